@@ -1,0 +1,3 @@
+from hotline_monitor.agent.cli import main
+
+raise SystemExit(main())

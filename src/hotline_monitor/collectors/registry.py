@@ -1,0 +1,16 @@
+"""Build the collectors a configuration asks for."""
+
+from __future__ import annotations
+
+from hotline_monitor.collectors.base import Collector
+from hotline_monitor.config.model import Config
+
+
+def build_collectors(config: Config) -> list[Collector]:
+    collectors: list[Collector] = []
+    for ups in config.ups:
+        if ups.snmp is not None:
+            from hotline_monitor.collectors.ups_snmp.collector import SnmpUpsCollector
+
+            collectors.append(SnmpUpsCollector(ups, site=config.site))
+    return collectors

@@ -1,0 +1,263 @@
+"""Load, resolve and validate the YAML configuration, reporting every problem.
+
+Problems are reported in Chinese, each with the file, line and key path, for
+example `site.yaml:12: ups[0].snmp.port: 取值超出范围…`. Secrets are never
+printed: values of keys that look like secrets are masked in messages.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from hotline_monitor.config.model import Config
+from hotline_monitor.errors import ConfigError
+
+KeyPath = tuple[str | int, ...]
+
+_SECRET_WORDS = ("password", "token", "secret", "key", "community", "passphrase")
+
+
+def is_secret_key(key: str) -> bool:
+    """Tell whether a key's value must never be shown (robot keys, passwords)."""
+    lowered = key.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+def format_path(path: KeyPath) -> str:
+    """Format a key path the way people write it: `ups[0].snmp.port`."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "（根）"
+
+
+def _line_map(text: str) -> dict[KeyPath, int]:
+    """Map every key path in the document to the 1-based line it starts on."""
+    lines: dict[KeyPath, int] = {}
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is None:
+        return lines
+
+    def walk(node: yaml.Node, path: KeyPath) -> None:
+        lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key_path = (*path, str(key_node.value))
+                lines[key_path] = key_node.start_mark.line + 1
+                walk(value_node, key_path)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, (*path, index))
+
+    walk(root, ())
+    return lines
+
+
+class _Problems:
+    """Collects problems with their line numbers while the file is checked."""
+
+    def __init__(self, file_name: str, lines: dict[KeyPath, int]) -> None:
+        self.file_name = file_name
+        self.lines = lines
+        self.items: list[tuple[int, str]] = []
+
+    def line_of(self, path: KeyPath) -> int:
+        # A missing key has no line of its own: point at its nearest parent.
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.lines:
+                return self.lines[path[:end]]
+        return 1
+
+    def add(self, path: KeyPath, message: str) -> None:
+        line = self.line_of(path)
+        self.items.append((line, f"{self.file_name}:{line}: {format_path(path)}: {message}"))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            ordered = [text for _, text in sorted(self.items, key=lambda item: item[0])]
+            raise ConfigError(ordered)
+
+
+def _resolve_references(value: Any, path: KeyPath, base_dir: Path, problems: _Problems) -> Any:
+    """Replace `${env:NAME}` in strings and `X_file: PATH` keys by their contents."""
+    if isinstance(value, dict):
+        resolved: dict[str, Any] = {}
+        for key, item in value.items():
+            key = str(key)
+            if key.endswith("_file") and isinstance(item, str):
+                target = key.removesuffix("_file")
+                if target in value:
+                    problems.add((*path, key), f"不能同时写 {target} 和 {key}，请只保留一个")
+                    continue
+                resolved[target] = _read_secret_file(item, (*path, key), base_dir, problems)
+            else:
+                resolved[key] = _resolve_references(item, (*path, key), base_dir, problems)
+        return resolved
+    if isinstance(value, list):
+        return [
+            _resolve_references(item, (*path, index), base_dir, problems)
+            for index, item in enumerate(value)
+        ]
+    if isinstance(value, str) and "${" in value:
+        return _expand_env(value, path, problems)
+    return value
+
+
+def _expand_env(text: str, path: KeyPath, problems: _Problems) -> str:
+    result = ""
+    rest = text
+    while "${" in rest:
+        before, _, after = rest.partition("${")
+        reference, closed, rest = after.partition("}")
+        result += before
+        if not closed or not reference.startswith("env:"):
+            problems.add(path, f"引用 ${{{reference}}} 无效：只支持 ${{env:变量名}}")
+            return text
+        name = reference.removeprefix("env:")
+        if name not in os.environ:
+            problems.add(path, f"环境变量 {name} 未设置（在 ${{env:{name}}} 中引用）")
+            return text
+        result += os.environ[name]
+    return result + rest
+
+
+def _read_secret_file(name: str, path: KeyPath, base_dir: Path, problems: _Problems) -> str:
+    file_path = Path(name).expanduser()
+    if not file_path.is_absolute():
+        file_path = base_dir / file_path
+    try:
+        return file_path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        problems.add(path, f"密钥文件不存在：{file_path}")
+    except OSError as err:
+        problems.add(path, f"无法读取密钥文件 {file_path}：{err.strerror}")
+    return ""
+
+
+_TYPE_MESSAGES = {
+    "missing": "缺少必填项",
+    "extra_forbidden": "未知的配置项（请检查拼写，或删除该项）",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "string_type": "应为字符串",
+    "dict_type": "应为映射（key: value）",
+    "model_type": "应为映射（key: value）",
+    "list_type": "应为列表",
+    "date_from_datetime_parsing": "应为日期，格式 YYYY-MM-DD",
+    "date_parsing": "应为日期，格式 YYYY-MM-DD",
+}
+
+
+def _describe_error(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    context = error.get("ctx") or {}
+    shown = _shown_value(error)
+
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        bounds = {
+            "greater_than_equal": f"不能小于 {context.get('ge')}",
+            "less_than_equal": f"不能大于 {context.get('le')}",
+            "greater_than": f"必须大于 {context.get('gt')}",
+            "less_than": f"必须小于 {context.get('lt')}",
+        }
+        return f"取值超出范围：{bounds[kind]}，当前为 {shown}"
+    if kind == "literal_error":
+        return f"取值无效：应为 {context.get('expected', '')} 之一，当前为 {shown}"
+    if kind == "string_pattern_mismatch":
+        return f"格式无效：{shown}"
+    if kind == "value_error":
+        return str(context.get("error", error["msg"]))
+    if kind in _TYPE_MESSAGES:
+        message = _TYPE_MESSAGES[kind]
+        return message if kind in ("missing", "extra_forbidden") else f"{message}，当前为 {shown}"
+    return f"取值无效（{error['msg']}），当前为 {shown}"
+
+
+def _shown_value(error: dict[str, Any]) -> str:
+    names = [part for part in error["loc"] if isinstance(part, str)]
+    if names and is_secret_key(names[-1]):
+        return "（已隐藏）"
+    value = error.get("input")
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_duplicate_ids(data: dict[str, Any], problems: _Problems) -> None:
+    """Report an `id` that appears twice in any top-level list of targets."""
+    for section, items in data.items():
+        if not isinstance(items, list):
+            continue
+        first_seen: dict[str, int] = {}
+        for index, item in enumerate(items):
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                continue
+            if item["id"] in first_seen:
+                problems.add(
+                    (section, index, "id"),
+                    f"id {item['id']!r} 重复，与 {section}[{first_seen[item['id']]}] 相同",
+                )
+            else:
+                first_seen[item["id"]] = index
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Validate configuration text; raise ConfigError listing every problem."""
+    file_name = path.name
+    try:
+        lines = _line_map(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        reason = getattr(err, "problem", None) or str(err)
+        raise ConfigError([f"{file_name}:{line}: YAML 语法错误：{reason}"]) from err
+
+    problems = _Problems(file_name, lines)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{file_name}:1: 配置文件的顶层应为映射（key: value）"])
+
+    data = _resolve_references(data, (), path.parent, problems)
+    data.setdefault("state_dir", str(path.parent / "state"))
+    state_dir = Path(str(data["state_dir"])).expanduser()
+    data["state_dir"] = state_dir if state_dir.is_absolute() else path.parent / state_dir
+    _check_duplicate_ids(data, problems)
+
+    config: Config | None = None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as err:
+        for error in err.errors():
+            problems.add(tuple(error["loc"]), _describe_error(error))
+
+    problems.raise_if_any()
+    assert config is not None
+    return config
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a configuration file."""
+    config_path = Path(path).expanduser().resolve()
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"配置文件不存在：{config_path}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"配置文件不是 UTF-8 编码：{config_path}"]) from None
+    except OSError as err:
+        raise ConfigError([f"无法读取配置文件 {config_path}：{err.strerror}"]) from None
+    return parse_config(text, config_path)

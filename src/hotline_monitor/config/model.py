@@ -1,0 +1,147 @@
+"""The configuration's shape, as pydantic models.
+
+Each top-level section belongs to one part of the product. A part adds its
+section model here; the loader validates the whole file in one pass so that
+every problem is reported at once.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from hotline_monitor.config.types import Duration, Identifier, Interval, StrictModel
+
+PortNumber = Annotated[int, Field(ge=1, le=65535)]
+
+
+def _snmp_version(value: Any) -> Any:
+    # People write `version: 2c`, `version: 3` or `version: "1"`; all mean the same.
+    return str(value).lower() if isinstance(value, int | str) else value
+
+
+class SnmpTarget(StrictModel):
+    """How to reach one UPS network card over SNMP."""
+
+    host: str
+    port: PortNumber = 161
+    version: Annotated[Literal["1", "2c", "3"], BeforeValidator(_snmp_version)] = "2c"
+    community: str = "public"
+    user: str | None = None
+    auth_protocol: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] | None = None
+    auth_key: str | None = None
+    priv_protocol: Literal["DES", "AES", "AES192", "AES256"] | None = None
+    priv_key: str | None = None
+    context: str = ""
+    timeout: Duration = 2.0
+    retries: Annotated[int, Field(ge=0, le=10)] = 1
+    max_repetitions: Annotated[int, Field(ge=1, le=100)] = 25
+    profile: str | None = None
+    """Vendor profile name; matched from sysObjectID and identity when not set."""
+
+    @model_validator(mode="after")
+    def _check_v3(self) -> SnmpTarget:
+        if self.version != "3":
+            return self
+        if not self.user:
+            raise ValueError("SNMP v3 必须填写 user")
+        if self.auth_key and len(self.auth_key) < 8:
+            raise ValueError("SNMP v3 的 auth_key 至少 8 个字符（RFC 3414）")
+        if self.priv_key and len(self.priv_key) < 8:
+            raise ValueError("SNMP v3 的 priv_key 至少 8 个字符（RFC 3414）")
+        if self.priv_key and not self.auth_key:
+            raise ValueError("SNMP v3 设置了 priv_key 就必须同时设置 auth_key（authPriv）")
+        return self
+
+
+class UpsConfig(StrictModel):
+    """One UPS, reached over SNMP and/or Modbus."""
+
+    id: Identifier
+    name: str = ""
+    snmp: SnmpTarget | None = None
+    modbus: dict[str, Any] | None = None
+    interval: Interval = 5.0
+    battery_replace_due: str | None = None
+    """Date (YYYY-MM-DD) the battery is due for replacement."""
+
+    @model_validator(mode="after")
+    def _check_paths(self) -> UpsConfig:
+        if self.snmp is None and self.modbus is None:
+            raise ValueError("UPS 至少要配置 snmp 或 modbus 之一")
+        return self
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+
+class InfluxDBConfig(StrictModel):
+    """Where readings are stored. v1: /write with database; v2: token, org and bucket."""
+
+    url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/.*)?$")]
+    api: Literal["v1", "v2"] = "v1"
+    database: str | None = None
+    retention_policy: str | None = None
+    username: str | None = None
+    password: str | None = None
+    token: str | None = None
+    org: str | None = None
+    bucket: str | None = None
+    batch_size: Annotated[int, Field(ge=1, le=100_000)] = 5000
+    timeout: Duration = 10.0
+    gzip: bool = True
+    verify_tls: bool = True
+
+    @model_validator(mode="after")
+    def _check_api_fields(self) -> InfluxDBConfig:
+        if self.api == "v1" and not self.database:
+            raise ValueError("api 为 v1 时必须填写 database")
+        if self.api == "v2":
+            missing = [name for name in ("token", "org", "bucket") if not getattr(self, name)]
+            if missing:
+                raise ValueError(f"api 为 v2 时必须填写 {', '.join(missing)}")
+        return self
+
+
+class LocalStoreConfig(StrictModel):
+    """The SQLite store used when no InfluxDB is configured."""
+
+    retention: Duration = 7 * 86400.0
+
+
+class UpsRulesConfig(StrictModel):
+    """Thresholds of the built-in UPS alerts."""
+
+    runtime_warning: Duration = 1800.0
+    """Alert when the remaining runtime falls under this many seconds."""
+    overload_pct: Annotated[float, Field(gt=0, le=200)] = 90.0
+    unreachable_after: Annotated[int, Field(ge=1, le=100)] = 3
+    """Consecutive failed polls before a UPS counts as unreachable."""
+
+
+class AlertingConfig(StrictModel):
+    """The alerting engine's settings."""
+
+    ups: UpsRulesConfig = UpsRulesConfig()
+    console: bool = True
+
+
+class Config(StrictModel):
+    """The whole configuration file."""
+
+    site: Identifier
+    state_dir: Path
+    role: Literal["all", "agent", "hub"] = "all"
+    agent_id: Identifier = Field(default_factory=lambda: socket.gethostname().split(".")[0])
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    influxdb: InfluxDBConfig | None = None
+    local_store: LocalStoreConfig = LocalStoreConfig()
+    ups: list[UpsConfig] = []
+    alerting: AlertingConfig = AlertingConfig()
+
+    def ups_by_id(self, ups_id: str) -> UpsConfig | None:
+        return next((ups for ups in self.ups if ups.id == ups_id), None)

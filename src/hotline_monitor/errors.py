@@ -1,0 +1,56 @@
+"""The project's exception tree.
+
+    HotlineError
+    ├── ConfigError            bad configuration or input; the CLI exits 2
+    ├── CollectorError         a poll failed
+    │   ├── DeviceUnreachable  timeout or refused connection: retry next poll
+    │   └── DeviceAuthError    wrong community or credentials: retrying will not help
+    └── SinkError              a write to a sink failed
+        ├── SinkUnavailable    the server is away or overloaded: retry later
+        └── SinkRejected       the server refuses the data for good (HTTP 4xx)
+
+Errors from pysnmp, pymodbus, httpx and influxdb-client are translated into
+these at the library boundary. Messages shown to people are Chinese.
+"""
+
+from __future__ import annotations
+
+
+class HotlineError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class ConfigError(HotlineError):
+    """Invalid configuration or command-line input; carries every problem found."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class CollectorError(HotlineError):
+    """A poll of one target failed."""
+
+
+class DeviceUnreachable(CollectorError):
+    """The device did not answer in time or refused the connection."""
+
+
+class DeviceAuthError(CollectorError):
+    """The device rejected our credentials; polling again will not help."""
+
+
+class SinkError(HotlineError):
+    """A write to a sink failed."""
+
+
+class SinkUnavailable(SinkError):
+    """The sink could not be reached or answered 5xx; the write may be retried."""
+
+
+class SinkRejected(SinkError):
+    """The sink refused the data for good (for example a field type conflict)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)

@@ -1,0 +1,305 @@
+"""Start real servers on loopback, on free ports, in temporary folders.
+
+Each launcher is a context manager that yields once the server answers and
+stops it (and removes its folder) on exit. A missing binary skips the test
+with the Debian package to install; `make test` installs them when root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RECORDINGS = REPO_ROOT.parent / "shared" / "recordings"
+
+
+def require_binary(name: str, package: str) -> str:
+    """Return the binary's path, or skip the test naming the package to install."""
+    for candidate in (shutil.which(name), f"/usr/sbin/{name}", f"/usr/lib/nut/{name}"):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    pytest.skip(f"{name} not found: install Debian's {package} (make test does it as root)")
+
+
+def recordings_dir() -> Path:
+    """Return the shared UPS recordings folder, or skip when this clone has none."""
+    if not RECORDINGS.is_dir():
+        pytest.skip(f"UPS recordings not found at {RECORDINGS} (a user's clone has no ../shared)")
+    return RECORDINGS
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(check, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception as err:  # noqa: BLE001 - any failure means "not ready yet"
+            last_error = err
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} did not become ready in {timeout} s (last error: {last_error!r})")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def _world_writable_dir(prefix: str) -> Path:
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o777)
+    return path
+
+
+@dataclass
+class SnmpAgent:
+    host: str
+    port: int
+    data_dir: Path
+
+
+@contextlib.contextmanager
+def snmpsim(
+    recordings: dict[str, Path | str],
+    v3_users: list[dict[str, str]] | None = None,
+) -> Iterator[SnmpAgent]:
+    """Serve `.snmprec` files with Debian's snmpsimd; the community is the dict key.
+
+    `v3_users` items take snmpsimd's options without the `--v3-` prefix, e.g.
+    {"user": "ups", "auth-key": "...", "auth-proto": "SHA256", "priv-key": "...",
+    "priv-proto": "AES"}. Each v3 user's context names a recording.
+    """
+    binary = require_binary("snmpsimd", "snmpsim")
+    base = _world_writable_dir("snmpsim-")
+    data_dir = base / "data"
+    cache_dir = base / "cache"
+    data_dir.mkdir()
+    cache_dir.mkdir()
+    for community, source in recordings.items():
+        target = data_dir / f"{community}.snmprec"
+        if isinstance(source, Path):
+            shutil.copyfile(source, target)
+        else:
+            target.write_text(source)
+    for path in (data_dir, cache_dir, *data_dir.iterdir()):
+        path.chmod(0o777 if path.is_dir() else 0o666)
+
+    port = free_port(socket.SOCK_DGRAM)
+    command = [
+        binary,
+        f"--data-dir={data_dir}",
+        f"--cache-dir={cache_dir}",
+        f"--agent-udpv4-endpoint=127.0.0.1:{port}",
+        f"--logging-method=file:{base / 'snmpsimd.log'}",
+    ]
+    if os.geteuid() == 0:
+        command += ["--process-user=nobody", "--process-group=nogroup"]
+    for user in v3_users or []:
+        for key, value in user.items():
+            command.append(f"--v3-{key}={value}")
+
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first_community = next(iter(recordings))
+    try:
+        wait_for(
+            lambda: _snmp_answers("127.0.0.1", port, first_community) or process.poll() is not None,
+            30,
+            "snmpsimd",
+        )
+        if process.poll() is not None:
+            log_text = (base / "snmpsimd.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"snmpsimd exited with {process.returncode}: {log_text}")
+        yield SnmpAgent("127.0.0.1", port, data_dir)
+    finally:
+        _stop(process)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _snmp_answers(host: str, port: int, community: str) -> bool:
+    """Send a v2c GET of sysDescr.0 and report whether any response came back."""
+    # A minimal, hand-encoded SNMPv2c GetRequest for 1.3.6.1.2.1.1.1.0.
+    community_bytes = community.encode()
+    varbind = bytes.fromhex("300c06082b060102010101000500")
+    varbinds = b"\x30" + bytes([len(varbind)]) + varbind
+    pdu_body = bytes.fromhex("020101020100020100") + varbinds
+    pdu = b"\xa0" + bytes([len(pdu_body)]) + pdu_body
+    message_body = (
+        bytes.fromhex("020101") + b"\x04" + bytes([len(community_bytes)]) + community_bytes + pdu
+    )
+    message = b"\x30" + bytes([len(message_body)]) + message_body
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.5)
+        sock.sendto(message, (host, port))
+        try:
+            sock.recvfrom(4096)
+        except TimeoutError:
+            return False
+    return True
+
+
+@dataclass
+class InfluxServer:
+    url: str
+    database: str
+
+    def query(self, influxql: str) -> list[dict]:
+        """Run InfluxQL and return the series of the first statement's result."""
+        params = urllib.parse.urlencode({"db": self.database, "q": influxql, "epoch": "ns"})
+        with urllib.request.urlopen(f"{self.url}/query?{params}", timeout=10) as response:
+            import json
+
+            body = json.load(response)
+        result = body["results"][0]
+        if "error" in result:
+            raise RuntimeError(result["error"])
+        return result.get("series", [])
+
+    def points(self, influxql: str) -> list[dict]:
+        """Run InfluxQL and return rows as dicts (tags of GROUP BY * merged in)."""
+        rows = []
+        for series in self.query(influxql):
+            for values in series["values"]:
+                row = dict(zip(series["columns"], values, strict=True))
+                row.update(series.get("tags", {}))
+                rows.append(row)
+        return rows
+
+
+@contextlib.contextmanager
+def influxdb_v1(database: str = "hotline") -> Iterator[InfluxServer]:
+    """Run Debian's InfluxDB 1.x with its data in a temporary folder."""
+    binary = require_binary("influxd", "influxdb")
+    base = Path(tempfile.mkdtemp(prefix="influxd-"))
+    http_port = free_port()
+    rpc_port = free_port()
+    (base / "influxdb.conf").write_text(
+        f"""
+reporting-disabled = true
+bind-address = "127.0.0.1:{rpc_port}"
+[meta]
+  dir = "{base}/meta"
+[data]
+  dir = "{base}/data"
+  wal-dir = "{base}/wal"
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:{http_port}"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+[continuous_queries]
+  enabled = false
+"""
+    )
+    log_file = open(base / "influxd.log", "wb")  # noqa: SIM115 - closed in finally
+    process = subprocess.Popen(
+        [binary, "-config", str(base / "influxdb.conf")], stdout=log_file, stderr=log_file
+    )
+    url = f"http://127.0.0.1:{http_port}"
+    try:
+        wait_for(lambda: urllib.request.urlopen(f"{url}/ping", timeout=1).status == 204, 30, "influxd")
+        request = urllib.request.Request(
+            f"{url}/query", data=urllib.parse.urlencode({"q": f'CREATE DATABASE "{database}"'}).encode()
+        )
+        urllib.request.urlopen(request, timeout=10).read()
+        yield InfluxServer(url, database)
+    finally:
+        _stop(process)
+        log_file.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@dataclass
+class VictoriaMetrics:
+    url: str
+
+    def export(self, match: str) -> list[dict]:
+        """Return series matching a PromQL selector from /api/v1/export (JSON lines)."""
+        import json
+
+        params = urllib.parse.urlencode({"match[]": match})
+        with urllib.request.urlopen(f"{self.url}/api/v1/export?{params}", timeout=10) as response:
+            return [json.loads(line) for line in response.read().decode().splitlines() if line]
+
+
+@contextlib.contextmanager
+def victoria_metrics() -> Iterator[VictoriaMetrics]:
+    """Run Debian's victoria-metrics, which accepts InfluxDB's /api/v2/write."""
+    binary = require_binary("victoria-metrics", "victoria-metrics")
+    base = Path(tempfile.mkdtemp(prefix="victoria-"))
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            binary,
+            f"-storageDataPath={base}",
+            f"-httpListenAddr=127.0.0.1:{port}",
+            "-search.latencyOffset=0s",
+            "-search.disableCache",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: urllib.request.urlopen(f"{url}/health", timeout=1).status == 200, 30,
+                 "victoria-metrics")
+        yield VictoriaMetrics(url)
+    finally:
+        _stop(process)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@dataclass
+class MqttBroker:
+    host: str
+    port: int
+    process: subprocess.Popen
+    config_path: Path
+
+
+@contextlib.contextmanager
+def mosquitto(extra_config: str = "") -> Iterator[MqttBroker]:
+    """Run Debian's mosquitto on a loopback port, anonymous access allowed."""
+    binary = require_binary("mosquitto", "mosquitto")
+    base = _world_writable_dir("mosquitto-")
+    port = free_port()
+    config_path = base / "mosquitto.conf"
+    config_path.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+        f"persistence_location {base}/\n{extra_config}\n"
+    )
+    process = subprocess.Popen([binary, "-c", str(config_path)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=0.5).close() is None,
+                 15, "mosquitto")
+        yield MqttBroker("127.0.0.1", port, process, config_path)
+    finally:
+        _stop(process)
+        shutil.rmtree(base, ignore_errors=True)
