@@ -1,0 +1,1 @@
+"""Delivery of messages to people: the outbox, channels and templates."""
