@@ -61,9 +61,13 @@ class Agent:
 
     def submit(self, readings: list[Reading]) -> None:
         """Hand readings to storage and to the alerting engine."""
-        self.writer.add([reading.to_line() for reading in readings])
+        self.store(readings)
         if self.engine is not None:
             self.engine.observe(readings)
+
+    def store(self, readings: list[Reading]) -> None:
+        """Hand readings to storage only."""
+        self.writer.add([reading.to_line() for reading in readings])
 
     def self_reading(self) -> Reading:
         polls = self._polls_since_report
@@ -110,12 +114,20 @@ class Agent:
                           max_instances=1, coalesce=True, id="flush")
         scheduler.add_job(lambda: self.submit([self.self_reading()]), "interval",
                           seconds=SELF_REPORT_INTERVAL_S, id="self-report")
+        traps = None
+        if self.config.traps is not None:
+            from hotline_monitor.agent.traps import TrapService
+
+            traps = TrapService(self, self.config.traps)
+            await traps.start()
         scheduler.start()
         log.info("agent started: site %s, %d targets, writing to %s", self.config.site,
                  len(self.pollers), self.sink.name)
 
         await stop.wait()
         scheduler.shutdown(wait=False)
+        if traps is not None:
+            await traps.close()
         log.info("agent stopping: flushing %d pending readings", self.writer.pending)
         flushed = await self.writer.flush()
         await self.close()
