@@ -37,10 +37,12 @@ class GatedEngine:
 
     def observe(self, readings: list[Reading]) -> Any:
         passed, withdrawals = self.gate.filter(readings)
-        result = self.inner.observe(passed)
+
+        # Withdraw before the engine sees the contradicting reading, which
+        # would otherwise resolve the alert with a false all-clear.
         for withdrawal in withdrawals:
             self.inner.withdraw(withdrawal.ups, list(withdrawal.fields), _withdrawal_text(withdrawal))
-        return result
+        return self.inner.observe(passed)
 
     def observe_trap(self, readings: list[Reading]) -> Any:
         return self.inner.observe(readings)

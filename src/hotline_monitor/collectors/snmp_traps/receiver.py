@@ -26,6 +26,7 @@ from hotline_monitor.collectors.snmp_traps.config import TrapsConfig
 log = logging.getLogger(__name__)
 
 SNMP_TRAP_OID = "1.3.6.1.6.3.1.1.4.1.0"
+_SO_RCVBUFFORCE = 33
 
 _AUTH = {
     "MD5": snmp_config.USM_AUTH_HMAC96_MD5,
@@ -106,9 +107,10 @@ class TrapReceiver:
         family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
-            # SO_RCVBUFFORCE (root or CAP_NET_ADMIN) passes net.core.rmem_max; fall back otherwise.
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUFFORCE, self.config.receive_buffer)
-        except (PermissionError, OSError):
+            # SO_RCVBUFFORCE (Linux, root or CAP_NET_ADMIN) passes net.core.rmem_max;
+            # Python does not name it, so the number comes from <asm-generic/socket.h>.
+            sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, self.config.receive_buffer)
+        except OSError:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.config.receive_buffer)
         # Linux reports twice the size asked for (it counts its bookkeeping).
         self.receive_buffer_bytes = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
