@@ -9,3 +9,9 @@ Modules, in the order data flows through them:
 - `decode`: turns raw registers into numbers (types, word orders, scale, sentinels).
 - `collector`: `ModbusUpsCollector`, which produces `ups` and `ups_line` readings.
 """
+
+# The configuration model imports this package's `config` module for the
+# `ups[].modbus` section. Importing the model first, whichever of this
+# package's modules is imported first, keeps that import order and avoids a
+# circular import through `hotline_monitor.config`.
+import hotline_monitor.config.model  # noqa: E402, F401

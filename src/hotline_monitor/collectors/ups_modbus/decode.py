@@ -70,7 +70,8 @@ def decode_value(regmap: RegisterMap, spec: ValueSpec, registers: list[int]) -> 
 
     if spec.type == "bit":
         assert spec.bit is not None
-        raw_bit = (registers[0] >> spec.bit) & 1
+        word = int.from_bytes(normalise(registers[:1], order), "big")
+        raw_bit = (word >> spec.bit) & 1
         return Decoded(_bit_values(spec, raw_bit))
 
     raw, pattern = decode_raw(spec, registers, order)
