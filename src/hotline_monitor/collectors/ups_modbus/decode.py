@@ -108,10 +108,16 @@ def _is_sentinel(regmap: RegisterMap, spec: ValueSpec, raw: float, pattern: int)
 
 def _bits_of(spec: ValueSpec, pattern: int) -> dict[str, float | str]:
     values: dict[str, float | str] = {}
+    # Mappings are in priority order: once a set bit has chosen a field's
+    # value, later bits for the same field do not change it.
+    chosen: set[str] = set()
     for mapping in spec.bits or []:
+        if mapping.field in chosen:
+            continue
         is_set = (pattern >> mapping.bit) & 1
         if is_set:
             values[mapping.field] = mapping.set
+            chosen.add(mapping.field)
         elif mapping.clear is not None:
             values[mapping.field] = mapping.clear
     return values

@@ -148,7 +148,6 @@ class RegisterMap(_MapModel):
     """UPS models the map covers."""
     address_base: Literal[0, 1]
     """0: addresses are the protocol (PDU) addresses; 1: the first register is written as 1."""
-    unit_id: Annotated[int, Field(ge=0, le=255)] | None = None
     defaults: Defaults = Defaults()
     requests: RequestLimits = RequestLimits()
     values: list[ValueSpec]
@@ -232,17 +231,43 @@ def parse_map(text: str, file_name: str) -> RegisterMap:
         raise ConfigError([f"{file_name}:1: 寄存器表的顶层应为映射（key: value）"])
 
     problems = _MapProblems(file_name, lines)
+    header = _validate_header(data, problems)
+    specs = _validate_values(data.get("values"), problems)
+    if header is None:
+        problems.raise_if_any()
+
+    assert header is not None
+    _check_semantics(header, specs, problems)
+    problems.raise_if_any()
+    return header.model_copy(update={"values": [spec for _, spec in specs]})
+
+
+def _validate_header(data: dict[str, Any], problems: _MapProblems) -> RegisterMap | None:
+    # Values are validated one by one below, so that one bad value does not
+    # hide the problems of the others.
     try:
-        regmap = RegisterMap.model_validate(data)
+        return RegisterMap.model_validate({**data, "values": []})
     except ValidationError as err:
         for error in err.errors():
             problems.add(tuple(error["loc"]), _describe_map_error(error))
-        problems.raise_if_any()
-        raise AssertionError("unreachable") from err
+        return None
 
-    _check_semantics(regmap, problems)
-    problems.raise_if_any()
-    return regmap
+
+def _validate_values(items: Any, problems: _MapProblems) -> list[tuple[int, ValueSpec]]:
+    if items is None:
+        problems.add(("values",), "缺少必填项")
+        return []
+    if not isinstance(items, list):
+        problems.add(("values",), "应为列表")
+        return []
+    specs: list[tuple[int, ValueSpec]] = []
+    for index, item in enumerate(items):
+        try:
+            specs.append((index, ValueSpec.model_validate(item)))
+        except ValidationError as err:
+            for error in err.errors():
+                problems.add(("values", index, *error["loc"]), _describe_map_error(error))
+    return specs
 
 
 def _describe_map_error(error: dict[str, Any]) -> str:
@@ -271,12 +296,13 @@ class _MapProblems:
             raise ConfigError([text for _, text in sorted(self.items, key=lambda item: item[0])])
 
 
-def _check_semantics(regmap: RegisterMap, problems: _MapProblems) -> None:
+def _check_semantics(regmap: RegisterMap, specs: list[tuple[int, ValueSpec]],
+                     problems: _MapProblems) -> None:
     """Checks that span several values: targets, address range, overlaps, duplicates."""
     first_writer: dict[str, int] = {}
     highest = 0xFFFF + regmap.address_base
 
-    for index, spec in enumerate(regmap.values):
+    for index, spec in specs:
         where = ("values", index)
         _check_targets(spec, where, first_writer, index, problems)
 
@@ -290,7 +316,7 @@ def _check_semantics(regmap: RegisterMap, problems: _MapProblems) -> None:
                          f"一个值占 {spec.register_count} 个寄存器，超过单次请求上限 "
                          f"{_request_limit(regmap, spec)}")
 
-    _check_overlaps(regmap, problems)
+    _check_overlaps(specs, problems)
 
 
 def _check_targets(spec: ValueSpec, where: tuple[str | int, ...], first_writer: dict[str, int],
@@ -298,8 +324,18 @@ def _check_targets(spec: ValueSpec, where: tuple[str | int, ...], first_writer: 
     names = [("field", spec.field)] if spec.field else [
         (("bits", position, "field"), mapping.field) for position, mapping in enumerate(spec.bits or [])
     ]
+    seen_here: set[str] = set()
     for key, name in names:
         path = (*where, *key) if isinstance(key, tuple) else (*where, key)
+        if name in seen_here:
+            # Several bits of one value may choose a code for one field (the first
+            # set bit wins), but only when none of them claims the field when clear.
+            if any(mapping.clear is not None for mapping in spec.bits or []
+                   if mapping.field == name):
+                problems.add(path, f"多个位写入 {name} 时，每一项都要写 clear: null"
+                                   "（位为 0 时不写入），否则结果取决于顺序")
+            continue
+        seen_here.add(name)
         if not targets.is_known_target(name):
             problems.add(path, f"未知的目标字段 {name!r}：可用的有 {targets.describe_targets()}")
             continue
@@ -322,12 +358,13 @@ def _request_limit(regmap: RegisterMap, spec: ValueSpec) -> int:
     return regmap.requests.max_registers
 
 
-def _check_overlaps(regmap: RegisterMap, problems: _MapProblems) -> None:
+def _check_overlaps(specs: list[tuple[int, ValueSpec]], problems: _MapProblems) -> None:
     """Report two values that share a register, unless both pick different single bits."""
     for table in FUNCTION_CODES:
         spans = sorted(
-            (spec.address, spec.address + spec.register_count - 1, index, spec)
-            for index, spec in enumerate(regmap.values) if spec.table == table
+            ((spec.address, spec.address + spec.register_count - 1, index, spec)
+             for index, spec in specs if spec.table == table),
+            key=lambda span: span[:3],
         )
         for position, (start, end, index, spec) in enumerate(spans):
             for other_start, other_end, other_index, other in spans[position + 1:]:
