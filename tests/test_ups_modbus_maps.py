@@ -319,7 +319,7 @@ def test_check_config_good_modbus_config(tmp_path, capsys):
     assert main(["check-config", "-c", str(config)]) == 0
 
 
-def test_check_config_rtu_without_device_exits_2(tmp_path, capsys):
+def test_check_config_bad_parity_exits_2(tmp_path, capsys):
     config = tmp_path / "site.yaml"
     config.write_text(textwrap.dedent("""\
         site: test-site
