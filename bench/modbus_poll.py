@@ -130,7 +130,8 @@ async def peer(port: int, seconds: float) -> tuple[int, float]:
     while time.perf_counter() - started < seconds:
         bits = await client.read_discrete_inputs(0, count=4, device_id=1)
         holding = await client.read_holding_registers(0, count=REGISTERS, device_id=1)
-        assert not bits.isError() and not holding.isError()
+        assert not bits.isError()
+        assert not holding.isError()
         polls += 1
     elapsed = time.perf_counter() - started
     client.close()

@@ -2,7 +2,7 @@
 
 Each server's datastore is filled by the test with register values worked out
 by hand. Tables are given as {start address: [values]}; an address no block
-covers is undefined, and pymodbus answers a read of it with exception 2
+covers is undefined, and pymodbus responds to a read of it with exception 2
 (illegal data address), as a strict UPS card does.
 """
 
@@ -63,7 +63,7 @@ async def tcp_server(device: SimDevice, framer: FramerType = FramerType.SOCKET,
 
 @contextlib.asynccontextmanager
 async def silent_tcp_server() -> AsyncIterator[int]:
-    """Accept connections and read requests, but never answer (a hung card)."""
+    """Accept connections and read requests, but never respond (a hung card)."""
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError):
             while await reader.read(256):

@@ -103,7 +103,7 @@ def test_crosscheck_ignores_stale_snmp_and_unknowns(tmp_path):
 
 def test_agent_raises_mismatch_from_real_modbus_polls(tmp_path):
     registers = [0xFFFF] * 46
-    registers[0] = 5        # Modbus says: on battery
+    registers[0] = 5        # Modbus reports: on battery
     registers[2] = 64       # charge 64 %
     device = build_device(holding={0: registers}, discrete={0: [True, False, False, False]})
 

@@ -144,7 +144,7 @@ values:
 
 
 def test_wrong_word_order_rejected_by_range(tmp_path, caplog):
-    # The device sends 230.5 V as ABCD (0x4366 0x8000); the map wrongly says CDAB, so
+    # The device sends 230.5 V as ABCD (0x4366 0x8000); the map wrongly states CDAB, so
     # the bytes are read as 0x8000 4366: sign set, exponent 0, a tiny negative
     # number (about -2.4e-41) that no battery voltage can be.
     device = build_device(holding={0: [0x4366, 0x8000, 87]})
@@ -365,9 +365,9 @@ values:
 """
 
 
-def test_illegal_address_in_gap_falls_back_to_exact_reads(tmp_path):
+def test_gap_illegal_address_reads_exactly(tmp_path):
     # 1-based map addresses 1 and 11 are protocol addresses 0 and 10; the device
-    # defines only those, so the bridged read 0..10 is answered with exception 2.
+    # defines only those, so the bridged read 0..10 gets exception 2.
     device = build_device(holding={0: [81], 10: [2]})
 
     async def scenario():

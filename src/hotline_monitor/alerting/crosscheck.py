@@ -8,8 +8,8 @@ wrong scale. That is worth a warning naming both values, because alerts are
 only as good as the readings they read. One poll of disagreement is normal:
 the two paths are polled at different instants, just as the UPS switches.
 
-The component is fed the same readings as the alerting engine and keeps its
-own small state in memory; after a restart it counts again from zero.
+The component receives the same readings as the alerting engine. Its state
+is kept in memory only, so after a restart it counts again from zero.
 """
 
 from __future__ import annotations

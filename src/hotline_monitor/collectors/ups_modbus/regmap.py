@@ -1,4 +1,4 @@
-"""Register maps: YAML files that say where a UPS keeps each value and how to decode it.
+"""Register maps: YAML files that state where a UPS keeps each value and how to decode it.
 
 A map is data, not code: adding a UPS model means writing a file, and a
 mistake in it is reported before the agent starts, in Chinese, with the file,
@@ -120,7 +120,7 @@ class ValueSpec(_MapModel):
 
 
 class RequestLimits(_MapModel):
-    """How the device wants to be read."""
+    """Request limits of the device."""
 
     max_registers: Annotated[int, Field(ge=1, le=MAX_REGISTERS_PER_REQUEST)] = (
         MAX_REGISTERS_PER_REQUEST
@@ -128,7 +128,7 @@ class RequestLimits(_MapModel):
     max_bits: Annotated[int, Field(ge=1, le=MAX_BITS_PER_REQUEST)] = MAX_BITS_PER_REQUEST
     max_gap: Annotated[int, Field(ge=0, le=MAX_REGISTERS_PER_REQUEST)] = 8
     """Unmapped registers one request may read across to save a request; 0 for devices
-    that answer "illegal data address" for any register they do not define."""
+    that respond with "illegal data address" for any register they do not define."""
 
 
 class Defaults(_MapModel):
