@@ -161,7 +161,8 @@ def main() -> int:
             for _ in range(args.rounds):
                 polls, elapsed = asyncio.run(peer(port, args.seconds / args.rounds))
                 peer_polls, peer_elapsed = peer_polls + polls, peer_elapsed + elapsed
-                polls, elapsed, fields = asyncio.run(ours(port, map_path, args.seconds / args.rounds))
+                polls, elapsed, fields = asyncio.run(
+                    ours(port, map_path, args.seconds / args.rounds))
                 our_polls, our_elapsed = our_polls + polls, our_elapsed + elapsed
     finally:
         server.terminate()

@@ -19,7 +19,6 @@ from typing import Any
 from pymodbus import FramerType
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
-
 from servers import free_port
 
 Blocks = dict[int, list[int]] | dict[int, list[bool]]

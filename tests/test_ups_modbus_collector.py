@@ -306,7 +306,7 @@ def test_server_closing_connection_becomes_unreachable(tmp_path):
             finally:
                 await collector.close()
 
-    with pytest.raises(DeviceUnreachable):
+    with pytest.raises(DeviceUnreachable, match="closed the connection during a read"):
         run(scenario())
 
 

@@ -84,7 +84,8 @@ def test_map_unknown_target_rejected():
 
 
 def test_map_line_target_checked():
-    problems = problems_of("- {field: output.4.voltage_v, table: holding, address: 0, type: uint16}\n")
+    problems = problems_of(
+        "- {field: output.4.voltage_v, table: holding, address: 0, type: uint16}\n")
     assert "未知的目标字段 'output.4.voltage_v'" in problems[0]
 
 
@@ -93,17 +94,20 @@ def test_map_duplicate_target_rejected():
         - {field: charge_pct, table: holding, address: 0, type: uint16}
         - {field: charge_pct, table: input, address: 0, type: uint16}
         """)
-    assert problems == ["bad.yaml:8: values[1].field: 目标字段 charge_pct 重复：values[0] 已写入该字段"]
+    assert problems == [
+        "bad.yaml:8: values[1].field: 目标字段 charge_pct 重复：values[0] 已写入该字段"]
 
 
 def test_map_unit_mismatch_rejected():
     problems = problems_of(
         "- {field: battery_voltage_v, table: holding, address: 0, type: uint16, unit: A}\n")
-    assert problems == ["bad.yaml:7: values[0].unit: 单位 'A' 与目标字段 battery_voltage_v 不符，应为 'V'"]
+    assert problems == [
+        "bad.yaml:7: values[0].unit: 单位 'A' 与目标字段 battery_voltage_v 不符，应为 'V'"]
 
 
 def test_map_bit_table_needs_bit_type():
-    problems = problems_of("- {field: on_battery, table: discrete_inputs, address: 0, type: uint16}\n")
+    problems = problems_of(
+        "- {field: on_battery, table: discrete_inputs, address: 0, type: uint16}\n")
     assert problems == ["bad.yaml:7: values[0]: 离散输入只能是 type: bit，当前为 uint16"]
 
 
@@ -151,8 +155,9 @@ def synthetic_map(count: int, gap_every: int = 0, gap: int = 0, max_gap: int = 8
         address += 1
         if gap_every and (index + 1) % gap_every == 0:
             address += gap
-    return (HEADER.format(base=0).replace("values:\n", f"requests: {{max_gap: {max_gap}}}\nvalues:\n")
-            + "\n".join(values) + "\n")
+    header = HEADER.format(base=0).replace(
+        "values:\n", f"requests: {{max_gap: {max_gap}}}\nvalues:\n")
+    return header + "\n".join(values) + "\n"
 
 
 def test_plan_merges_adjacent_registers():

@@ -74,7 +74,8 @@ class CrossCheck:
                  polls: int = DEFAULT_POLLS) -> None:
         self.emit = emit
         self.polls = polls
-        self.ups = {ups.id: ups for ups in config.ups if ups.snmp is not None and ups.modbus is not None}
+        self.ups = {ups.id: ups for ups in config.ups
+                    if ups.snmp is not None and ups.modbus is not None}
         self._latest_snmp: dict[str, Reading] = {}
         self._streaks: dict[tuple[str, str], tuple[int, int]] = {}
         """(consecutive disagreeing polls, time of the first of them) per UPS and field."""

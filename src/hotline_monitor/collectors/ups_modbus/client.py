@@ -25,23 +25,32 @@ from hotline_monitor.errors import DeviceUnreachable
 
 log = logging.getLogger(__name__)
 
+# pymodbus logs its own ERROR line on every failed request ("No response
+# received ..."). The messages raised here replace them, and the poller logs a
+# failure once and its repeats at DEBUG, so pymodbus is limited to CRITICAL to
+# keep a dead UPS card from filling the log every poll.
+logging.getLogger("pymodbus.logging").setLevel(logging.CRITICAL)
+
 FRAMES_KEPT = 16
 
 # Modbus application protocol V1.1b3, section 7: exception codes, with what a
 # technician should check for each.
 EXCEPTION_CODES: dict[int, tuple[str, str]] = {
-    1: ("illegal function", "the device does not support this function code: check `table` in the map"),
-    2: ("illegal data address", "the device has no such register: check `address` and `address_base` "
-        "in the map, or set requests.max_gap to 0"),
-    3: ("illegal data value", "the device rejects the request's count: lower requests.max_registers"),
+    1: ("illegal function",
+        "the device does not support this function code: check `table` in the map"),
+    2: ("illegal data address",
+        "the device has no such register: check `address` and `address_base` in the map, "
+        "or set requests.max_gap to 0"),
+    3: ("illegal data value",
+        "the device rejects the request's count: lower requests.max_registers"),
     4: ("server device failure", "the UPS card reports an internal fault: check the card"),
     5: ("acknowledge", "the device accepted a long request; poll again later"),
     6: ("server device busy", "the device is busy: raise `pause` or the poll interval"),
     8: ("memory parity error", "the device reports a memory parity error: check the card"),
-    0x0A: ("gateway path unavailable", "the gateway has no path to this unit: check the gateway's "
-           "serial port configuration"),
-    0x0B: ("gateway target device failed to respond", "no answer behind the gateway: check "
-           "unit_id, RS-485 wiring and baud rate"),
+    0x0A: ("gateway path unavailable",
+           "the gateway has no path to this unit: check the gateway's serial port configuration"),
+    0x0B: ("gateway target device failed to respond",
+           "no answer behind the gateway: check unit_id, RS-485 wiring and baud rate"),
 }
 
 
@@ -133,7 +142,13 @@ class ModbusLink:
             response = await reader(request.start, count=request.count,
                                     device_id=self.target.unit_id)
         except ModbusIOException as err:
+            closed_by_device = not self._client.connected
             await self.close()
+            if closed_by_device:
+                raise DeviceUnreachable(
+                    f"{self.where} closed the connection during a read of {self._span(request)}: "
+                    "the card may allow fewer connections than are open, or reject this unit_id"
+                ) from err
             raise ModbusTimeout(
                 f"{self.where}: no answer within {self.target.timeout:g} s to a read of "
                 f"{self._span(request)} ({self.target.retries} retries): check unit_id, "
@@ -183,7 +198,8 @@ class ModbusLink:
         """Log the last raw frames at DEBUG, to see what the device really sent."""
         if not log.isEnabledFor(logging.DEBUG):
             return
-        log.debug("%s: %s; last %d frames with %s:", self.name, reason, len(self.frames), self.where)
+        log.debug("%s: %s; last %d frames with %s:", self.name, reason, len(self.frames),
+                  self.where)
         for stamp, direction, data in self.frames:
             log.debug("%s:   %.3f %s %s", self.name, stamp, direction, data)
 

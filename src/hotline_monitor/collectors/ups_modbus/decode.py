@@ -128,7 +128,8 @@ def _scaled(spec: ValueSpec, raw: float) -> dict[str, float | str]:
     if spec.enum is not None:
         if int(raw) not in spec.enum:
             known = ", ".join(str(key) for key in sorted(spec.enum))
-            raise DecodeError(f"{spec.field}: raw value {int(raw)} is not in the map's enum ({known})")
+            raise DecodeError(
+                f"{spec.field}: raw value {int(raw)} is not in the map's enum ({known})")
         return {spec.field: spec.enum[int(raw)]}
 
     value = raw * spec.scale + spec.offset

@@ -40,10 +40,15 @@ def plan_requests(regmap: RegisterMap, max_gap: int | None = None) -> list[ReadR
         for spec in specs:
             start = regmap.pdu_address(spec)
             end = start + spec.register_count - 1
-            if current is not None and start - current.end - 1 <= gap and end - current.start < limit:
+            if current is not None and _can_extend(current, start, end, gap, limit):
                 current.count = max(current.end, end) - current.start + 1
                 current.values.append(spec)
                 continue
             current = ReadRequest(table, start, spec.register_count, [spec])
             requests.append(current)
     return requests
+
+
+def _can_extend(request: ReadRequest, start: int, end: int, gap: int, limit: int) -> bool:
+    unused_between = start - request.end - 1
+    return unused_between <= gap and end - request.start + 1 <= limit

@@ -310,7 +310,8 @@ def _check_semantics(regmap: RegisterMap, specs: list[tuple[int, ValueSpec]],
         if spec.address < regmap.address_base or end > highest:
             problems.add((*where, "address"),
                          f"地址超出范围：{spec.address}–{end}，本表地址从 {regmap.address_base} 起"
-                         f"（address_base: {regmap.address_base}），允许 {regmap.address_base}–{highest}")
+                         f"（address_base: {regmap.address_base}），"
+                         f"允许 {regmap.address_base}–{highest}")
         if spec.register_count > _request_limit(regmap, spec):
             problems.add((*where, "length"),
                          f"一个值占 {spec.register_count} 个寄存器，超过单次请求上限 "
@@ -322,7 +323,8 @@ def _check_semantics(regmap: RegisterMap, specs: list[tuple[int, ValueSpec]],
 def _check_targets(spec: ValueSpec, where: tuple[str | int, ...], first_writer: dict[str, int],
                    index: int, problems: _MapProblems) -> None:
     names = [("field", spec.field)] if spec.field else [
-        (("bits", position, "field"), mapping.field) for position, mapping in enumerate(spec.bits or [])
+        (("bits", position, "field"), mapping.field)
+        for position, mapping in enumerate(spec.bits or [])
     ]
     seen_here: set[str] = set()
     for key, name in names:
@@ -349,7 +351,8 @@ def _check_targets(spec: ValueSpec, where: tuple[str | int, ...], first_writer: 
             first_writer[name] = index
         unit = targets.expected_unit(name)
         if spec.unit and unit and spec.unit != unit:
-            problems.add((*where, "unit"), f"单位 {spec.unit!r} 与目标字段 {name} 不符，应为 {unit!r}")
+            problems.add((*where, "unit"),
+                         f"单位 {spec.unit!r} 与目标字段 {name} 不符，应为 {unit!r}")
 
 
 def _request_limit(regmap: RegisterMap, spec: ValueSpec) -> int:
