@@ -453,3 +453,17 @@ def test_rtu_over_serial_pty(tmp_path):
     assert ups.fields["battery_status"] == 2.0
     (output_2,) = by_measurement(result.readings, "ups_line", side="output", line="2")
     assert output_2.fields["power_w"] == 24120.0
+
+
+def test_missing_serial_device_becomes_unreachable(tmp_path):
+    async def scenario():
+        collector = make_collector(
+            {"transport": "rtu", "device": str(tmp_path / "ttyUSB-missing"), "timeout": "500ms"},
+            tmp_path, ONE_VALUE_MAP)
+        try:
+            await collector.poll()
+        finally:
+            await collector.close()
+
+    with pytest.raises(DeviceUnreachable, match="check that the serial device exists"):
+        run(scenario())

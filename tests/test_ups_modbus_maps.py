@@ -336,3 +336,17 @@ def test_check_config_bad_parity_exits_2(tmp_path, capsys):
     assert main(["check-config", "-c", str(config)]) == 2
     text = "".join(capsys.readouterr())
     assert "site.yaml:4: ups[0].modbus.parity: 取值无效" in text
+
+
+def test_check_config_rtu_broadcast_unit_exits_2(tmp_path, capsys):
+    config = tmp_path / "site.yaml"
+    config.write_text(textwrap.dedent("""\
+        site: test-site
+        ups:
+          - id: ups-main
+            modbus: {transport: rtu, device: /dev/ttyUSB0, unit_id: 0, map: simulator}
+        """), encoding="utf-8")
+
+    assert main(["check-config", "-c", str(config)]) == 2
+    text = "".join(capsys.readouterr())
+    assert "site.yaml:4: ups[0].modbus: RTU 的 unit_id 应在 1 到 247 之间，当前为 0" in text

@@ -120,9 +120,12 @@ class ModbusLink:
             raise DeviceUnreachable(f"cannot connect to {self.where}: {err}") from err
         if not connected:
             await self.close()
+            hint = ("check that the serial device exists and the agent's user may open it "
+                    "(group dialout)" if self.target.transport == "rtu"
+                    else "check the address, the port and that the card is powered")
             raise DeviceUnreachable(
                 f"cannot connect to {self.where} within {self.target.timeout:g} s "
-                f"({self.target.transport}): check the address, port and that the card is on"
+                f"({self.target.transport}): {hint}"
             )
         log.info("%s: connected to %s over %s", self.name, self.where, self.target.transport)
 
@@ -158,6 +161,13 @@ class ModbusLink:
             await self.close()
             raise DeviceUnreachable(
                 f"{self.where}: connection lost while reading {self._span(request)}: {err}"
+            ) from err
+        except ModbusException as err:
+            # Any other pymodbus failure (a malformed or mismatched frame): start
+            # from a fresh connection, so no stale bytes are read as the next answer.
+            await self.close()
+            raise DeviceUnreachable(
+                f"{self.where}: invalid response to a read of {self._span(request)}: {err}"
             ) from err
         finally:
             self._last_request = time.monotonic()

@@ -78,4 +78,7 @@ class ModbusTarget(StrictModel):
             raise ValueError(f"transport 为 {self.transport} 时必须填写 host")
         if self.transport == "rtu" and not self.device:
             raise ValueError("transport 为 rtu 时必须填写 device（串口设备，例如 /dev/ttyUSB0）")
+        if self.transport != "tcp" and not 1 <= self.unit_id <= 247:
+            # RTU address 0 is broadcast (no device answers it); 248-255 are reserved.
+            raise ValueError(f"RTU 的 unit_id 应在 1 到 247 之间，当前为 {self.unit_id}")
         return self
