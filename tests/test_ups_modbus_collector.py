@@ -467,3 +467,52 @@ def test_missing_serial_device_becomes_unreachable(tmp_path):
 
     with pytest.raises(DeviceUnreachable, match="check that the serial device exists"):
         run(scenario())
+
+
+def test_run_once_stores_modbus_readings(tmp_path):
+    import sqlite3
+    import threading
+
+    from hotline_monitor.agent.cli import main
+
+    port_box: list[int] = []
+    ready, stop = threading.Event(), threading.Event()
+    device = build_device(holding={0: simulator_registers()},
+                          discrete={0: [False, False, False, False]})
+
+    def serve() -> None:
+        async def scenario():
+            async with tcp_server(device) as port:
+                port_box.append(port)
+                ready.set()
+                while not stop.is_set():
+                    await asyncio.sleep(0.05)
+
+        asyncio.run(scenario())
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    try:
+        assert ready.wait(10)
+        config = tmp_path / "site.yaml"
+        config.write_text(textwrap.dedent(f"""\
+            site: test-site
+            ups:
+              - id: ups-main
+                modbus: {{host: 127.0.0.1, port: {port_box[0]}, map: simulator}}
+            """), encoding="utf-8")
+        assert main(["run", "-c", str(config), "--once"]) == 0
+    finally:
+        stop.set()
+        server.join(10)
+
+    with sqlite3.connect(tmp_path / "state" / "local_store.sqlite") as database:
+        lines = [row[0] for row in database.execute("SELECT line FROM readings")]
+    ups_lines = [line for line in lines if line.startswith("ups,")]
+    assert len(ups_lines) == 1
+    assert "source=modbus" in ups_lines[0]
+    assert "runtime_s=7200.0" in ups_lines[0]
+    assert sum(line.startswith("ups_line,") for line in lines) == 9
+    (target,) = [line for line in lines if line.startswith("target,")]
+    assert "kind=ups_modbus" in target
+    assert "up=1.0" in target
