@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from hotline_monitor.collectors.snmp_traps.config import TrapsConfig
+from hotline_monitor.collectors.ups_modbus.config import ModbusTarget
 from hotline_monitor.config.types import Duration, Identifier, Interval, StrictModel
 
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
@@ -64,7 +65,7 @@ class UpsConfig(StrictModel):
     id: Identifier
     name: str = ""
     snmp: SnmpTarget | None = None
-    modbus: dict[str, Any] | None = None
+    modbus: ModbusTarget | None = None
     interval: Interval = 5.0
     battery_replace_due: str | None = None
     """Date (YYYY-MM-DD) the battery is due for replacement."""
