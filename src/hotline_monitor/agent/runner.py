@@ -24,12 +24,14 @@ from hotline_monitor.alerting.notify import AlertLog
 from hotline_monitor.collectors.base import Collector
 from hotline_monitor.collectors.registry import build_collectors
 from hotline_monitor.config.model import Config
+from hotline_monitor.maintenance.agent_hook import build_maintenance
 from hotline_monitor.reading import Reading
 
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 1.0
 SELF_REPORT_INTERVAL_S = 60.0
+MAINTENANCE_TICK_S = 60.0
 
 
 class Agent:
@@ -47,6 +49,7 @@ class Agent:
         self.engine = AlertEngine(config, self.alert_log) if config.role != "agent" else None
         crosscheck = CrossCheck(config, self.alert_log.send)
         self.crosscheck = crosscheck if crosscheck.active and config.role != "agent" else None
+        self.maintenance = build_maintenance(config) if config.role != "agent" else None
         self.invalid_values = 0
         self._poll_ms_total = 0.0
         self._polls_since_report = 0
@@ -69,6 +72,16 @@ class Agent:
             self.engine.observe(readings)
         if self.crosscheck is not None:
             self.crosscheck.observe(readings)
+        if self.maintenance is not None:
+            self.maintenance.observe(readings)
+
+    def maintenance_tick(self) -> None:
+        """Send due maintenance and outage notices; store the windows' events."""
+        if self.maintenance is None:
+            return
+        self.maintenance.due_notices(time.time_ns())
+        events, self.maintenance.readings = self.maintenance.readings, []
+        self.store(events)
 
     def store(self, readings: list[Reading]) -> None:
         """Hand readings to storage only."""
@@ -119,6 +132,10 @@ class Agent:
                           max_instances=1, coalesce=True, id="flush")
         scheduler.add_job(lambda: self.submit([self.self_reading()]), "interval",
                           seconds=SELF_REPORT_INTERVAL_S, id="self-report")
+        if self.maintenance is not None:
+            scheduler.add_job(self.maintenance_tick, "interval", seconds=MAINTENANCE_TICK_S,
+                              next_run_time=start, max_instances=1, coalesce=True,
+                              id="maintenance")
         traps = None
         if self.config.traps is not None:
             from hotline_monitor.agent.traps import TrapService
@@ -139,6 +156,8 @@ class Agent:
         return 0 if flushed else 1
 
     async def close(self) -> None:
+        if self.maintenance is not None:
+            self.maintenance.close()
         for poller in self.pollers:
             await poller.collector.close()
         await self.sink.close()

@@ -16,6 +16,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from hotline_monitor.collectors.snmp_traps.config import TrapsConfig
 from hotline_monitor.collectors.ups_modbus.config import ModbusTarget
 from hotline_monitor.config.types import Duration, Identifier, Interval, StrictModel
+from hotline_monitor.maintenance.config import BureauConfig, MaintenanceConfig
 
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
 
@@ -145,6 +146,8 @@ class Config(StrictModel):
     ups: list[UpsConfig] = []
     alerting: AlertingConfig = AlertingConfig()
     traps: TrapsConfig | None = None
+    maintenance: MaintenanceConfig = MaintenanceConfig()
+    bureau: BureauConfig | None = None
 
     def ups_by_id(self, ups_id: str) -> UpsConfig | None:
         return next((ups for ups in self.ups if ups.id == ups_id), None)
