@@ -71,8 +71,11 @@ class MaintenanceGate:
         """Page every held alert whose window has ended and that is still open; return the keys."""
         released = []
         for alert in self.ledger.held_alerts():
-            if self.calendar.is_in_maintenance(alert.target, now_ns):
+            window = self.ledger.window(alert.window_id) if alert.window_id else None
+            if window is not None and now_ns < window.end_ns:
                 continue
+            if self.calendar.is_in_maintenance(alert.target, now_ns):
+                continue  # a following window covers it too
             stored = self.ledger.held_message(alert.key)
             if not stored:
                 continue

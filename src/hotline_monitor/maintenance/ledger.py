@@ -248,6 +248,10 @@ class Ledger:
         return self._windows("WHERE start_ns < ? AND end_ns > ? ORDER BY start_ns, id",
                              (until_ns, since_ns))
 
+    def open_windows(self) -> list[WindowRow]:
+        """Return windows not yet completed or cancelled, by start."""
+        return self._windows("WHERE state IN ('scheduled', 'active') ORDER BY start_ns, id")
+
     def _windows(self, where: str, args: tuple[Any, ...] = ()) -> list[WindowRow]:
         rows = self._fetch(
             "SELECT id, kind, start_ns, end_ns, planned_end_ns, scope, description, impact,"
@@ -302,7 +306,14 @@ class Ledger:
                 for row in rows]
 
     def undelivered_notices(self) -> list[NoticeRow]:
-        return [notice for notice in self.notices() if notice.delivered_ns is None]
+        """Return notices the sink accepted that no channel has delivered yet."""
+        rows = self._fetch(
+            "SELECT id, key, kind, window_id, interruption_id, title, text, created_ns, accepted,"
+            " delivered_ns, results, archive, drill FROM notices"
+            " WHERE accepted = 1 AND delivered_ns IS NULL ORDER BY created_ns, id")
+        return [NoticeRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
+                          bool(row[8]), row[9], json.loads(row[10]), row[11], bool(row[12]))
+                for row in rows]
 
     # Interruptions
 

@@ -150,9 +150,8 @@ class MaintenanceService:
         """Send everything due at `now_ns`; return the keys of the messages sent."""
         self.sender.refresh_results(now_ns)
         sent: list[str] = []
-        for window in self.ledger.windows():
-            if window.state in ("scheduled", "active"):
-                sent += self._window_due(window, now_ns)
+        for window in self.ledger.open_windows():
+            sent += self._window_due(window, now_ns)
         if self.gate is not None:
             sent += self.gate.release_held(now_ns)
         sent += self.outage.due(now_ns)
