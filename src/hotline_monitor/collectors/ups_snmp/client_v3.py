@@ -96,6 +96,18 @@ def _to_value(value: object) -> ber.Value:
     return tag, int(value)  # type: ignore[call-overload]
 
 
+# Counters our own engine raises when a response to us fails its checks. An
+# agent that signs its report with the right key gets a response we cannot
+# verify when our key is wrong; pysnmp then drops it and the request times
+# out, so the counter is what tells a wrong password from a dead card.
+_LOCAL_USM_COUNTERS = {
+    "usmStatsWrongDigests": "SNMP v3 认证失败：用户名或密码错误 (usmStatsWrongDigests)",
+    "usmStatsDecryptionErrors":
+        "SNMP v3 解密失败：加密密码或加密协议（priv_key / priv_protocol）错误 "
+        "(usmStatsDecryptionErrors)",
+}
+
+
 class UsmClient:
     """SNMP v3 to one agent through one pysnmp engine."""
 
@@ -130,7 +142,20 @@ class UsmClient:
                 self._object_types[oids] = objects
         return objects
 
-    def _check(self, indication: object, status: object, index: object) -> None:
+    def _local_counters(self) -> dict[str, int]:
+        builder = self._engine.get_mib_builder()
+        counters = builder.import_symbols("__SNMP-USER-BASED-SM-MIB", *_LOCAL_USM_COUNTERS)
+        return {name: int(counter.syntax) for name, counter in zip(_LOCAL_USM_COUNTERS, counters,
+                                                                  strict=True)}
+
+    def _check(self, indication: object, status: object, index: object,
+               counters_before: dict[str, int]) -> None:
+        if isinstance(indication, errind.RequestTimedOut):
+            for name, count in self._local_counters().items():
+                if count > counters_before[name]:
+                    raise DeviceAuthError(
+                        f"{_LOCAL_USM_COUNTERS[name]}；设备 {self.target.host}:{self.target.port}，"
+                        f"用户 {self.target.user}")
         if indication:
             for kind, message in _AUTH_FAILURES.items():
                 if isinstance(indication, kind):
@@ -156,26 +181,29 @@ class UsmClient:
 
     async def get(self, oids: tuple[str, ...]) -> list[ber.VarBind]:
         transport = await self._transport_target()
+        counters = self._local_counters()
         indication, status, index, var_binds = await get_cmd(
             self._engine, self._auth, transport, self._context, *self._objects(oids),
             lookupMib=False)
-        self._check(indication, status, index)
+        self._check(indication, status, index, counters)
         return self._flatten(var_binds)
 
     async def get_next(self, oids: list[str]) -> list[ber.VarBind]:
         transport = await self._transport_target()
+        counters = self._local_counters()
         indication, status, index, var_binds = await next_cmd(
             self._engine, self._auth, transport, self._context, *self._objects(tuple(oids)),
             lookupMib=False)
-        self._check(indication, status, index)
+        self._check(indication, status, index, counters)
         return self._flatten(var_binds)
 
     async def get_bulk(self, oids: list[str], max_repetitions: int) -> list[ber.VarBind]:
         transport = await self._transport_target()
+        counters = self._local_counters()
         indication, status, index, var_binds = await bulk_cmd(
             self._engine, self._auth, transport, self._context, 0, max_repetitions,
             *self._objects(tuple(oids)), lookupMib=False)
-        self._check(indication, status, index)
+        self._check(indication, status, index, counters)
         return self._flatten(var_binds)
 
     async def close(self) -> None:
