@@ -222,3 +222,25 @@ def test_v2_write_path_victoria_metrics(agent, tmp_path):
         ("ups-main", [1500.0])]
     assert current[0]["metric"]["site"] == "test-site"
     assert current[0]["values"] == [120.0]   # 1.4.4.1.3.3 = 1200 tenths
+
+
+def test_example_config_runs_on_recording(influxdb, tmp_path):
+    """examples/site.yaml, pointed at snmpsim's port, stores the Eaton recording's readings."""
+    from servers import REPO_ROOT, recordings_dir
+
+    recording = recordings_dir() / "eaton-mgeups_93ps.snmprec"
+    database = create_database(influxdb, "example_site")
+    with snmpsim({"eaton-mgeups_93ps": recording}) as served:
+        text = (REPO_ROOT / "examples" / "site.yaml").read_text(encoding="utf-8")
+        text = text.replace("port: 11161", f"port: {served.port}")
+        text = text.replace("http://127.0.0.1:8086", influxdb.url)
+        text = text.replace("database: hotline", "database: example_site")
+        config = tmp_path / "site.yaml"
+        config.write_text(text, encoding="utf-8")
+        env = {**os.environ, "UPS_COMMUNITY": "eaton-mgeups_93ps"}
+        result = run_once(config, env)
+
+    assert result.returncode == 0, result.stderr
+    ups = fields_by_series(database, "ups", "ups-main")
+    assert ups[()]["runtime_s"] == 8220.0   # upsEstimatedMinutesRemaining 137 min
+    assert (tmp_path / "state").is_dir()
