@@ -117,19 +117,23 @@ class ScriptedClient:
     async def get(self, oids):
         return [(name, self.values.get(name, (ber.NO_SUCH_OBJECT, None))) for name in oids]
 
-    async def get_bulk(self, oids, max_repetitions):
-        ordered = sorted(self.values, key=lambda name: tuple(map(int, name.split("."))))
-        rows = []
-        cursors = list(oids)
+    def _next(self, cursor: str) -> ber.VarBind:
+        key = tuple(map(int, cursor.split(".")))
+        following = sorted((name for name in self.values
+                            if tuple(map(int, name.split("."))) > key),
+                           key=lambda name: tuple(map(int, name.split("."))))
+        if not following:
+            return (cursor, (ber.END_OF_MIB_VIEW, None))
+        return (following[0], self.values[following[0]])
+
+    async def get_bulk(self, oids, max_repetitions, non_repeaters=0):
+        rows = [self._next(oid) for oid in oids[:non_repeaters]]
+        cursors = list(oids[non_repeaters:])
         for _ in range(max_repetitions):
             for position, cursor in enumerate(cursors):
-                key = tuple(map(int, cursor.split(".")))
-                following = [name for name in ordered if tuple(map(int, name.split("."))) > key]
-                if following:
-                    cursors[position] = following[0]
-                    rows.append((following[0], self.values[following[0]]))
-                else:
-                    rows.append((cursor, (ber.END_OF_MIB_VIEW, None)))
+                name, value = self._next(cursor)
+                cursors[position] = name
+                rows.append((name, value))
         return rows
 
     async def close(self):

@@ -37,8 +37,9 @@ class SnmpClient(Protocol):
         """GETNEXT; a column past its end comes back as endOfMibView."""
         ...
 
-    async def get_bulk(self, oids: list[str], max_repetitions: int) -> list[ber.VarBind]:
-        """GETBULK with no non-repeaters; varbinds in row-major order (RFC 3416 4.2.3)."""
+    async def get_bulk(self, oids: list[str], max_repetitions: int,
+                       non_repeaters: int = 0) -> list[ber.VarBind]:
+        """GETBULK: the non-repeaters' next OIDs, then rows in row-major order (RFC 3416 4.2.3)."""
         ...
 
     async def close(self) -> None:
@@ -179,9 +180,10 @@ class CommunityClient:
         end: ber.VarBind = (ended, (ber.END_OF_MIB_VIEW, None))
         return [found.get(oid, end) for oid in oids]
 
-    async def get_bulk(self, oids: list[str], max_repetitions: int) -> list[ber.VarBind]:
-        status, index, varbinds = await self._request(ber.GET_BULK_REQUEST, tuple(oids), 0,
-                                                      max_repetitions)
+    async def get_bulk(self, oids: list[str], max_repetitions: int,
+                       non_repeaters: int = 0) -> list[ber.VarBind]:
+        status, index, varbinds = await self._request(ber.GET_BULK_REQUEST, tuple(oids),
+                                                      non_repeaters, max_repetitions)
         if status:
             raise SnmpErrorStatus(status, index)
         return varbinds

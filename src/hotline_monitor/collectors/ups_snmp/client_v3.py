@@ -197,11 +197,12 @@ class UsmClient:
         self._check(indication, status, index, counters)
         return self._flatten(var_binds)
 
-    async def get_bulk(self, oids: list[str], max_repetitions: int) -> list[ber.VarBind]:
+    async def get_bulk(self, oids: list[str], max_repetitions: int,
+                       non_repeaters: int = 0) -> list[ber.VarBind]:
         transport = await self._transport_target()
         counters = self._local_counters()
         indication, status, index, var_binds = await bulk_cmd(
-            self._engine, self._auth, transport, self._context, 0, max_repetitions,
+            self._engine, self._auth, transport, self._context, non_repeaters, max_repetitions,
             *self._objects(tuple(oids)), lookupMib=False)
         self._check(indication, status, index, counters)
         return self._flatten(var_binds)
