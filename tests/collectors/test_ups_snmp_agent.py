@@ -13,7 +13,7 @@ import os
 import urllib.request
 
 import pytest
-from servers import snmpsim, victoria_metrics
+from servers import snmpsim, victoria_metrics, wait_for
 from snmp_support import (
     FIXTURES,
     create_database,
@@ -214,7 +214,12 @@ def test_v2_write_path_victoria_metrics(agent, tmp_path):
         result = run_once(write_config(tmp_path, body), env)
         assert result.returncode == 0, result.stderr
 
-        urllib.request.urlopen(f"{server.url}/internal/force_flush", timeout=10).read()
+        # Points become searchable after a flush and a short indexing delay.
+        def exported() -> bool:
+            urllib.request.urlopen(f"{server.url}/internal/force_flush", timeout=10).read()
+            return bool(server.export('{__name__="ups_runtime_s"}'))
+
+        wait_for(exported, 15, "ups_runtime_s in victoria-metrics")
         runtime = server.export('{__name__="ups_runtime_s"}')
         current = server.export('{__name__="ups_line_current_a",side="output",line="3"}')
 

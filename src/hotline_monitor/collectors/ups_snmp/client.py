@@ -2,8 +2,8 @@
 
 `SnmpClient` is what the collector needs from any SNMP version: one GET of
 many varbinds, GETBULK (or GETNEXT on v1) for table walks. `CommunityClient`
-implements it for v1 and v2c; `client_v3.UsmClient` does it for v3 through
-pysnmp's engine. Both return varbinds as `(dotted OID, (BER tag, payload))`.
+implements it for v1 and v2c; `client_usm.UsmClient` does it for v3. Both
+return varbinds as `(dotted OID, (BER tag, payload))`.
 """
 
 from __future__ import annotations
