@@ -377,11 +377,14 @@ class UsmClient:
             if attempt == 0 and report == UNKNOWN_ENGINE_ID:
                 await self._discover()
                 continue
+            if report == NOT_IN_TIME_WINDOW:
+                raise DeviceUnreachable(
+                    f"SNMP v3 时间同步失败 (usmStatsNotInTimeWindows)；{self._where()}")
             message = REPORT_MESSAGES.get(report)
             if message:
                 raise DeviceAuthError(f"{message}；{self._where()}")
             raise DeviceUnreachable(f"SNMP v3 设备返回报告 {report}；{self._where()}")
-        raise DeviceUnreachable(f"SNMP v3 时间同步失败（usmStatsNotInTimeWindows）；{self._where()}")
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _varbinds(self, oids: tuple[str, ...]) -> bytes:
         encoded = self._encoded.get(oids)
