@@ -61,7 +61,7 @@ def _exporter_auth(community: str, version: str) -> str:
 
 
 def _exporter_module(community: str, version: str) -> str:
-    """A snmp.yml (0.21 format) module walking the UPS-MIB with every object as a metric."""
+    """Write a snmp.yml (0.21 format) module that walks the UPS-MIB, every object a metric."""
     metrics = []
     for oid, spec in IDENTITY.items():
         metrics.append(f"      - {{name: ident_{spec.field}, oid: {oid[:-2]}, type: DisplayString}}")

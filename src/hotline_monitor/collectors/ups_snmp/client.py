@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 
 # RFC 1157 error-status codes that v1 agents use where v2c has exceptions.
 _V1_NO_SUCH_NAME = 2
-_TOO_BIG = 1
 _ERROR_NAMES = {1: "tooBig", 2: "noSuchName", 3: "badValue", 4: "readOnly", 5: "genErr",
                 6: "noAccess", 16: "authorizationError"}
 
@@ -47,7 +46,7 @@ class SnmpClient(Protocol):
 
 
 class SnmpErrorStatus(CollectorError):
-    """The agent answered with an error-status (tooBig, genErr, ...)."""
+    """The agent returned an error-status (tooBig, genErr, ...)."""
 
     def __init__(self, status: int, index: int) -> None:
         self.status = status

@@ -4,7 +4,7 @@ All columns advance together, so a UPS's input, output, bypass and alarm
 tables come back in one GETBULK when they are short. The scalars ride in the
 same GETBULK as non-repeaters (RFC 3416 4.2.3): a GETNEXT of `X` returns
 `X.0` when the agent has the scalar, so one request reads the whole UPS. A column stops at the
-first OID outside it or at endOfMibView (an agent answers endOfMibView rows
+first OID outside it or at endOfMibView (an agent returns endOfMibView rows
 past its last OID), and also when the agent does not advance, so a broken
 agent cannot loop us.
 """
@@ -71,7 +71,7 @@ async def read_ups(client: SnmpClient, scalars: tuple[str, ...], columns: tuple[
             continue
 
         if not varbinds:
-            log.warning("SNMP agent answered a table request with no varbinds; columns %s skipped",
+            log.warning("SNMP agent returned no varbinds for a table request; columns %s skipped",
                         ", ".join(active))
             break
         active = _advance(active, varbinds, rows, cursor)
