@@ -3,7 +3,8 @@
 All columns advance together, so a UPS's input, output, bypass and alarm
 tables come back in one GETBULK when they are short. The scalars ride in the
 same GETBULK as non-repeaters (RFC 3416 4.2.3): a GETNEXT of `X` returns
-`X.0` when the agent has the scalar, so one request reads the whole UPS. A column stops at the
+`X.0` when the agent has the scalar, so one request reads the whole UPS. On
+SNMP v1 the first GETNEXT carries the scalars the same way. A column stops at the
 first OID outside it or at endOfMibView (an agent returns endOfMibView rows
 past its last OID), and also when the agent does not advance, so a broken
 agent cannot loop us.
@@ -43,8 +44,6 @@ async def read_ups(client: SnmpClient, scalars: tuple[str, ...], columns: tuple[
     active = list(columns)
     repetitions = first_repetitions
     values: dict[str, ber.Value] | None = None
-    if not client.supports_bulk:
-        values = dict(await client.get(scalars))
 
     for _ in range(MAX_ROUNDS):
         if not active:
@@ -52,8 +51,13 @@ async def read_ups(client: SnmpClient, scalars: tuple[str, ...], columns: tuple[
         oids = [cursor[column] for column in active]
         try:
             if values is None:
-                varbinds = await client.get_bulk([oid[:-2] for oid in scalars] + oids,
-                                                 repetitions, len(scalars))
+                request = [oid[:-2] for oid in scalars] + oids
+                if client.supports_bulk:
+                    varbinds = await client.get_bulk(request, repetitions, len(scalars))
+                else:
+                    # SNMP v1 rejects a whole GET for one missing object; a
+                    # GETNEXT returns the next object instead.
+                    varbinds = await client.get_next(request)
                 values = _scalar_values(scalars, varbinds[:len(scalars)])
                 varbinds = varbinds[len(scalars):]
             elif client.supports_bulk:
