@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+
+import pytest
 
 from hotline_monitor.collectors.ups_snmp import ber
 from hotline_monitor.collectors.ups_snmp.collector import SnmpUpsCollector
@@ -195,3 +198,29 @@ def test_readings_tags():
     assert readings["ups"].tags == {"site": "test-site", "ups": "ups-main", "source": "snmp"}
     assert readings["ups_line"].tags == {"site": "test-site", "ups": "ups-main", "source": "snmp",
                                          "side": "input", "line": "2"}
+
+
+def test_long_alarm_table_continues():
+    # Ten alarms: more rows than the first GETBULK's 4 repetitions, so the
+    # walk continues with max_repetitions (25 by default) from its cursor.
+    values = {f"{UPS}.6.1.0": (ber.GAUGE32, 10)}
+    values.update({f"{ALARM_DESCR}.{row}": oid(f"{UPS}.6.3.{row}") for row in range(1, 11)})
+    changes = alarm_changes(poll_with(make_collector(), values))
+    assert [name for name, _ in changes] == sorted([
+        "upsAlarmBatteryBad", "upsAlarmOnBattery", "upsAlarmLowBattery",
+        "upsAlarmDepletedBattery", "upsAlarmTempBad", "upsAlarmInputBad", "upsAlarmOutputBad",
+        "upsAlarmOutputOverload", "upsAlarmOnBypass", "upsAlarmBypassBad"])
+    assert {active for _, active in changes} == {1.0}
+
+
+def test_closed_port_unreachable():
+    from servers import free_port
+
+    from hotline_monitor.errors import DeviceUnreachable
+
+    port = free_port(socket.SOCK_DGRAM)
+    ups = UpsConfig(id="ups-main", snmp={"host": "127.0.0.1", "port": port, "timeout": 1,
+                                         "retries": 0})
+    collector = SnmpUpsCollector(ups, site="test-site")
+    with pytest.raises(DeviceUnreachable, match=f"127.0.0.1:{port}"):
+        asyncio.run(collector.poll())
