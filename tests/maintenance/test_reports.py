@@ -12,7 +12,7 @@ from hotline_monitor.reports import pdf
 from hotline_monitor.reports.build import NO_PDF_ENGINE, build_report
 from hotline_monitor.reports.figures import compute, month_period, year_period
 
-from .conftest import HOUR, MINUTE, at, request
+from .conftest import MINUTE, at, request
 from .test_gate import alert
 
 SECOND = 1_000_000_000

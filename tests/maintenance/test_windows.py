@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from hotline_monitor.errors import ConfigError
 from hotline_monitor.maintenance.timeinput import notice_shortfall
 
-from .conftest import HOUR, MINUTE, at, request
+from .conftest import MINUTE, at, request
 
 
 def test_window_with_47_hours_notice_rejected(service, bureau_sink):

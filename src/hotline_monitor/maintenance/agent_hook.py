@@ -14,9 +14,9 @@ def build_maintenance(config: Any, sink: MessageSink | None = None,
                       page_sink: MessageSink | None = None) -> MaintenanceService:
     """Return the service with the daily backup and monthly report installed.
 
-    `sink` receives the bureau's notices; `page_sink`, when given, is what the
-    gate forwards pages to (the outbox), and the engine should then be given
-    `service.gate` as its sink.
+    `sink` receives the bureau's notices. `page_sink`, when given, receives
+    the pages the gate forwards (the outbox). The alerting engine should then
+    send to `service.gate` instead of the outbox.
     """
     service = MaintenanceService(config, sink, delivery_lookup, page_sink)
     install_jobs(service)

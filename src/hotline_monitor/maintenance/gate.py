@@ -4,9 +4,9 @@
 the outbox. For each paging message (alert, repeat, escalation, the
 interruption clock's notices) it looks up the target:
 
-- inside a window's scope, the page is held: the alert is stored in the
-  ledger with the window's id (so the completion notice lists it) and nobody
-  is paged. Its recovery, while still held, is recorded and dropped.
+- inside a window's scope, the page is held. The alert is stored in the
+  ledger with the window's id, so the completion notice lists it, and no one
+  is paged. Its recovery, while the page is still held, is recorded and dropped.
 - when the window ends and the alert is still open, `release_held` sends it
   on, marked as outliving the window.
 - outside every window, the message goes straight on.
@@ -35,7 +35,7 @@ RESOLVING_KINDS = ("recovery",)
 
 
 class MaintenanceGate:
-    """A MessageSink wrapper: holds in-scope pages during windows, forwards the rest."""
+    """Wrap a MessageSink: keep back in-scope pages during windows and forward the rest."""
 
     def __init__(self, inner: MessageSink, ledger: Ledger, calendar: MaintenanceCalendar,
                  outage: OutageNotices | None = None) -> None:
@@ -101,7 +101,7 @@ class MaintenanceGate:
         if known is not None and known.resolved_ns is None:
             self.ledger.update_alert(identity, resolved_ns=message.created_ns)
         if known is not None and known.window_id is not None and known.paged_ns is None:
-            # Nobody was paged about it, so nobody needs its recovery.
+            # No one was paged about it, so no one needs its recovery.
             return True
         return self.inner.enqueue(message)
 

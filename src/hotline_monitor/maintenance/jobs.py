@@ -1,8 +1,8 @@
 """The daily backup and the monthly report, run from `due_notices` at their local hour.
 
-Each run is recorded in the ledger's `schedule_marks` under a name holding
-its date, so a restart or a second tick in the same hour does not repeat it,
-and a run missed while the agent was down happens at the next tick.
+Each run is recorded in the ledger's `schedule_marks` under a name that
+contains its date, so a restart or a second tick in the same hour does not
+repeat it. A run missed while the agent was down happens at the next tick.
 """
 
 from __future__ import annotations

@@ -1,19 +1,17 @@
 """Maintenance windows and their notices, tied together for the CLI and the agent.
 
-The agent calls `due_notices(now_ns)` once a minute: it refreshes delivery
-results, sends reminders (24 h before by default, and at the start), the
-completion notice at the end, pages alerts that outlived their window, sends
-the bureau's outage notices, makes the daily backup and sends the monthly
-report on its day. Every method takes the time as an argument, so tests drive
-whole months with a fake clock.
+The agent calls `due_notices(now_ns)` once a minute. It refreshes delivery
+results and sends the reminders (24 h before by default, and at the start)
+and the completion notice at the end. It pages alerts that outlived their
+window and sends the bureau's outage notices. It also runs the daily backup
+and the monthly report on its day. Every method takes the time as an
+argument, so tests drive whole months with a fake clock.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from hotline_monitor.errors import ConfigError
@@ -27,7 +25,7 @@ from hotline_monitor.maintenance.timeinput import NS, hours_minutes, local_minut
 from hotline_monitor.maintenance.windows import WindowRequest, request_problems, window_context
 from hotline_monitor.notify.message import MessageSink, OutgoingMessage
 from hotline_monitor.reading import Reading
-from hotline_monitor.timeutil import SHANGHAI, format_duration, local_text
+from hotline_monitor.timeutil import format_duration, local_text
 
 log = logging.getLogger(__name__)
 
@@ -280,10 +278,3 @@ class MaintenanceService:
 def _hours_text(hours: float) -> str:
     return f"{hours:g}"
 
-
-def month_of(time_ns: int) -> str:
-    return datetime.fromtimestamp(time_ns / NS, UTC).astimezone(SHANGHAI).strftime("%Y-%m")
-
-
-def default_state_path(config: Any) -> Path:
-    return config.state_dir / LEDGER_FILE

@@ -10,6 +10,7 @@ import jinja2
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from hotline_monitor.maintenance.ledger import NoticeRow
 from hotline_monitor.maintenance.timeinput import NS
 from hotline_monitor.reports.figures import ReportFigures
 from hotline_monitor.reports.svg import bar_chart
@@ -71,13 +72,18 @@ def rows(figures: ReportFigures) -> dict[str, list[dict[str, Any]]]:
         "ack_s": round((alert.acked_ns - alert.fired_ns) / NS) if alert.acked_ns else None,
         "window": f"MW-{alert.window_id}" if alert.window_id else "",
     } for alert in figures.alerts]
-    notices = [{
-        "time": local_text(notice.created_ns),
-        "title": notice.title,
-        "state": "已送达" if notice.delivered_ns else ("已进入发送队列" if notice.accepted else "未发送"),
-    } for notice in figures.notices]
+    notices = [{"time": local_text(notice.created_ns), "title": notice.title,
+                "state": _delivery_state(notice)} for notice in figures.notices]
     return {"interruptions": interruptions, "in_window": in_window, "battery": battery,
             "windows": windows, "alerts": alerts, "notices": notices}
+
+
+def _delivery_state(notice: NoticeRow) -> str:
+    if notice.delivered_ns:
+        return "已送达"
+    if notice.accepted:
+        return "已进入发送队列"
+    return "未发送"
 
 
 def write_html(figures: ReportFigures, site: str, path: Path, now_ns: int) -> None:
@@ -121,7 +127,7 @@ def _downtime_chart(figures: ReportFigures) -> str:
         if item.counted_start_ns is None:
             continue
         end = item.row.end_ns or figures.period.end_ns
-        for index, (label, start, stop) in enumerate(buckets):
+        for index, (_label, start, stop) in enumerate(buckets):
             overlap = min(end, stop) - max(item.counted_start_ns, start)
             if overlap > 0:
                 values[index] += overlap / NS / 60
