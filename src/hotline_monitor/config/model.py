@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from hotline_monitor.config.types import Duration, Identifier, Interval, StrictModel
+from hotline_monitor.notify.config import ChannelConfig, NotifyConfig, channel_reference_problems
 
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
 
@@ -142,6 +143,15 @@ class Config(StrictModel):
     local_store: LocalStoreConfig = LocalStoreConfig()
     ups: list[UpsConfig] = []
     alerting: AlertingConfig = AlertingConfig()
+    channels: dict[Identifier, ChannelConfig] = {}
+    notify: NotifyConfig = NotifyConfig()
+
+    @model_validator(mode="after")
+    def _check_channel_references(self) -> Config:
+        problems = channel_reference_problems(self.channels, self.notify)
+        if problems:
+            raise ValueError("；".join(problems))
+        return self
 
     def ups_by_id(self, ups_id: str) -> UpsConfig | None:
         return next((ups for ups in self.ups if ups.id == ups_id), None)
