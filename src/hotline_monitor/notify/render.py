@@ -137,7 +137,10 @@ class Renderer:
         return self._plain
 
     def _pick(self, fmt: str, message: OutgoingMessage) -> str:
-        names = [f"{fmt}/{message.template}.j2", f"{fmt}/{message.kind}.j2", f"{fmt}/generic.j2"]
+        # A producer's own template name first, then one per kind, then the generic one.
+        names = [f"{fmt}/{message.kind}.j2", f"{fmt}/generic.j2"]
+        if message.template != "generic":
+            names.insert(0, f"{fmt}/{message.template}.j2")
         for name in names:
             try:
                 self._plain.loader.get_source(self._plain, name)

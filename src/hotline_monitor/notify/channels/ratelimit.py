@@ -7,12 +7,17 @@ import collections
 import time
 
 
+SAFETY_MARGIN = 0.05
+"""Share of the window added to it, because the provider starts counting when a request
+arrives, a little after we sent it; without it a burst meets the limit at the window's edge."""
+
+
 class SlidingWindowLimiter:
     """Makes callers wait for a free slot instead of failing; `limit` 0 means no limit."""
 
     def __init__(self, limit: int, window: float) -> None:
         self.limit = limit
-        self.window = window
+        self.window = window * (1 + SAFETY_MARGIN)
         self._times: collections.deque[float] = collections.deque()
         self._lock = asyncio.Lock()
 
