@@ -132,8 +132,9 @@ class EmailChannel(ChannelBase):
     password: str | None = None
     from_address: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
     from_name: str = "12345 热线监测"
-    ca_file: Path | None = None
-    """CA bundle for a server whose certificate a private CA signed."""
+    ca_bundle: Path | None = None
+    """CA certificates (PEM) for a server whose certificate a private CA signed.
+    Not named `ca_file`: the loader reads every `*_file` key as a secret's contents."""
 
     @model_validator(mode="after")
     def _check_auth(self) -> EmailChannel:

@@ -53,7 +53,7 @@ class Email:
 
     def _submit(self, message: EmailMessage) -> str:
         config = self.config
-        context = ssl.create_default_context(cafile=str(config.ca_file) if config.ca_file else None)
+        context = ssl.create_default_context(cafile=str(config.ca_bundle) if config.ca_bundle else None)
         stage = "connect"
         try:
             if config.security == "tls":
@@ -62,8 +62,11 @@ class Email:
             else:
                 smtp = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
             with smtp:
+                smtp.ehlo()
                 if config.security == "starttls":
                     smtp.starttls(context=context)
+                    # RFC 3207: forget what the server said before TLS and ask again.
+                    smtp.ehlo()
                 if config.username:
                     smtp.login(config.username, config.password or "")
                 stage = "data"
