@@ -102,7 +102,7 @@ def _make_handler(server: MockServer) -> type[BaseHTTPRequestHandler]:
             status, reply_headers, payload = server.dispatch(
                 self.command, parsed.path, query, headers, parsed.query, body)
             if status == -1:
-                # Close without answering: the client cannot tell whether it arrived.
+                # Close without a reply, so the client cannot tell whether the request arrived.
                 self.close_connection = True
                 return
             self.send_response(status)

@@ -66,7 +66,7 @@ class SmtpServer:
             valid = (isinstance(auth_data, LoginPassword)
                      and auth_data.login.decode() == username
                      and auth_data.password.decode() == password)
-            # handled=False makes aiosmtpd answer 535 itself on a failure.
+            # handled=False makes aiosmtpd reply 535 itself on a failure.
             return AuthResult(success=valid, handled=False)
 
         options = {"hostname": "127.0.0.1", "port": port, "authenticator": authenticate}

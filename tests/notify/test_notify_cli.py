@@ -35,7 +35,8 @@ def test_notify_test_invalid_key(tmp_path, capsys) -> None:
 
     out = capsys.readouterr().out
     assert code == 1
-    assert "发送失败：渠道 ops" in out and "errcode 93000" in out
+    assert "发送失败：渠道 ops" in out
+    assert "errcode 93000" in out
     assert KEY not in out
 
 

@@ -148,7 +148,7 @@ def test_tencent_bad_number_is_rejected(tmp_path, run) -> None:
 
 
 class _Gateway(MockServer):
-    """A carrier gateway: bearer token, JSON body, answers {"result": "ok"}."""
+    """A carrier gateway: bearer token, JSON body, replies {"result": "ok"}."""
 
     def __init__(self) -> None:
         super().__init__()

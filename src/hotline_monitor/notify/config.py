@@ -159,7 +159,7 @@ ChannelConfig = Annotated[
 
 
 class OperatorRecipient(StrictModel):
-    """Who hears about problems of the monitoring system itself (an invalid robot key)."""
+    """A recipient of problems with the monitoring system itself (an invalid robot key)."""
 
     channel: Identifier
     address: str = ""

@@ -65,7 +65,7 @@ class Email:
                 smtp.ehlo()
                 if config.security == "starttls":
                     smtp.starttls(context=context)
-                    # RFC 3207: forget what the server said before TLS and ask again.
+                    # RFC 3207: capabilities learnt before TLS are void, so send EHLO again.
                     smtp.ehlo()
                 if config.username:
                     smtp.login(config.username, config.password or "")
