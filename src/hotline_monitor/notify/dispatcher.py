@@ -29,7 +29,7 @@ from hotline_monitor.notify.outbox import Outbox
 log = logging.getLogger(__name__)
 
 IDLE_POLL_S = 1.0
-"""Longest sleep between looks at the outbox when nothing woke the dispatcher."""
+"""Maximum sleep between reads of the outbox when nothing woke the dispatcher."""
 
 
 class Dispatcher:

@@ -100,7 +100,7 @@ class Renderer:
 
     def context(self, message: OutgoingMessage, resend: bool = False,
                 mentions: list[str] | None = None) -> dict[str, Any]:
-        """Return the variables every template sees."""
+        """Return the variables available to every template."""
         return {
             "prefix": message_prefix(message, resend),
             "title": message.title,

@@ -29,7 +29,7 @@ PROVIDER = "企业微信应用消息"
 TEXT_MAX_BYTES = 2048
 MARKDOWN_MAX_BYTES = 2048
 TOKEN_MARGIN_S = 300.0
-"""Renew the token this long before WeCom says it expires, to absorb clock drift."""
+"""Renew the token this long before the expiry WeCom reported, to absorb clock drift."""
 
 ERRCODE_BUSY = -1
 ERRCODE_INVALID_SECRET = 40001
@@ -68,7 +68,7 @@ class WecomApp:
         token = await self._access_token()
         answer = await self._post_message(token, body)
         if answer.get("errcode") in TOKEN_ERRCODES:
-            log.info("WeCom app %s: access token refused (errcode %s); fetching a new one",
+            log.info("WeCom app %s: access token rejected (errcode %s); fetching a new one",
                      self.name, answer.get("errcode"))
             token = await self._access_token(stale=token)
             answer = await self._post_message(token, body)
