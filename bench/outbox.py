@@ -5,13 +5,16 @@ client (what a program without an outbox would do). The ratio is the cost of
 committing each message to SQLite (synchronous=FULL) and tracking its
 delivery. The robot's rate limit is off in both the mock and the channel.
 
-    uv run python bench/outbox.py [--messages 500]
+    uv run python bench/outbox.py [--messages 1000] [--rounds 3]
+
+Each round measures both paths; the medians are printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import sys
 import tempfile
 import time
@@ -67,16 +70,22 @@ async def direct_posts(base_url: str, count: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=500)
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    with WecomRobotMock({KEY}, rate_limit=0) as mock:
-        direct = asyncio.run(direct_posts(mock.base_url, args.messages))
-        outbox = asyncio.run(through_outbox(mock.base_url, args.messages))
-        accepted = len(mock.accepted)
+    direct_times, outbox_times = [], []
+    for _ in range(args.rounds):
+        with WecomRobotMock({KEY}, rate_limit=0) as mock:
+            direct_times.append(asyncio.run(direct_posts(mock.base_url, args.messages)))
+            outbox_times.append(asyncio.run(through_outbox(mock.base_url, args.messages)))
+            accepted = len(mock.accepted)
+        if accepted != 2 * args.messages:
+            raise RuntimeError(f"the mock accepted {accepted} messages, expected {2 * args.messages}")
 
-    assert accepted == 2 * args.messages, f"mock accepted {accepted} messages"
-    print(f"messages: {args.messages}")
+    direct = statistics.median(direct_times)
+    outbox = statistics.median(outbox_times)
+    print(f"messages: {args.messages}, rounds: {args.rounds} (medians)")
     print(f"direct httpx posts: {args.messages / direct:8.1f} msg/s "
           f"({direct / args.messages * 1000:.2f} ms each)")
     print(f"through the outbox: {args.messages / outbox:8.1f} msg/s "

@@ -115,10 +115,14 @@ class Dispatcher:
         return self._queues[channel]
 
     async def _sleep_until_next(self) -> None:
-        next_due = self.outbox.next_due_ns()
+        # Deliveries already due are queued to the workers, so only a later one
+        # (a retry) sets the wake-up time. New messages, retries and fallbacks
+        # set `_wake`, and so does a worker whose queue ran empty.
+        now = time.time_ns()
+        next_due = self.outbox.next_due_ns(after_ns=now)
         wait = IDLE_POLL_S
         if next_due is not None:
-            wait = min(IDLE_POLL_S, max(0.0, (next_due - time.time_ns()) / 1e9))
+            wait = min(IDLE_POLL_S, max(0.0, (next_due - now) / 1e9))
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=wait)
@@ -137,7 +141,8 @@ class Dispatcher:
                 self._retry(delivery, "内部错误，稍后重试", None, outcome_unknown=True)
             finally:
                 self._queued.discard(delivery.id)
-                self._wake.set()
+                if queue.empty():
+                    self._wake.set()
 
     async def _deliver(self, delivery: Delivery) -> None:
         channel = self.channels.get(delivery.channel)
@@ -176,6 +181,7 @@ class Dispatcher:
         log.warning("delivery %d through %s failed (%s); retry %d in %.1f s",
                     delivery.id, delivery.channel, mask_text(error), attempts, delay)
         self.outbox.reschedule(delivery.id, next_attempt, mask_text(error), outcome_unknown)
+        self._wake.set()
 
     def _fail(self, delivery: Delivery, error: str) -> None:
         """Give up on this channel and hand the message to its fallback."""

@@ -156,11 +156,12 @@ class Outbox:
                 (now_ns, limit)).fetchall()
         return [_delivery_from_row(row) for row in rows]
 
-    def next_due_ns(self) -> int | None:
-        """Return when the earliest pending delivery is due, or None when none is pending."""
+    def next_due_ns(self, after_ns: int) -> int | None:
+        """Return when the earliest pending delivery due after `after_ns` is due, or None."""
         with self._lock:
             row = self._db.execute(
-                "SELECT MIN(next_attempt_ns) FROM deliveries WHERE state='pending'").fetchone()
+                "SELECT MIN(next_attempt_ns) FROM deliveries"
+                " WHERE state='pending' AND next_attempt_ns > ?", (after_ns,)).fetchone()
         return row[0]
 
     def deadline_ns(self, delivery_id: int) -> int:
