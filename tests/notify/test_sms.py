@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from mocks.aliyun import AliyunSmsMock
@@ -29,11 +30,12 @@ def _aliyun(mock: AliyunSmsMock, secret: str = ALI_SECRET, **extra: str) -> str:
 
 
 def _tencent(mock: TencentSmsMock, secret: str = TC_SECRET, **extra: str) -> str:
+    extra.setdefault("timeout", "2s")
     lines = [f"  {name}: {value}" for name, value in extra.items()]
     return "\n".join([
         "tc:", "  type: sms_tencent", "  secret_id: AKID-test", f"  secret_key: {secret}",
         "  sdk_app_id: '1400000001'", "  sign_name: 热线监测", "  templates: {default: '1001'}",
-        f"  endpoint: 127.0.0.1:{mock.port}", "  protocol: http", "  timeout: 2s", *lines]) + "\n"
+        f"  endpoint: 127.0.0.1:{mock.port}", "  protocol: http", *lines]) + "\n"
 
 
 def _aliyun_mock(**options) -> AliyunSmsMock:
@@ -197,3 +199,35 @@ def test_http_gateway_401_is_rejected(tmp_path, run) -> None:
     assert rows[0].state == "failed"
     assert "HTTP 401" in rows[0].last_error
     assert "bad-token-000" not in rows[0].last_error
+
+
+def test_aliyun_unknown_access_key_alerts_operator(tmp_path, run) -> None:
+    """InvalidAccessKeyId.NotFound (HTTP 404) is permanent and reported to the operator."""
+    with AliyunSmsMock("LTAI-other", ALI_SECRET, "热线监测", {"SMS_100"}) as mock:
+        channels = _aliyun(mock) + "desk:\n  type: console\n"
+        notify = "notify:\n  operator: [{channel: desk}]\n"
+        config = make_config(tmp_path, channels, notify)
+        rows = run(deliver(config, [alert("a1", Recipient("ali", PHONE))]))
+
+    assert [(row.channel, row.state) for row in rows] == [("ali", "failed"), ("desk", "sent")]
+    assert "InvalidAccessKeyId.NotFound" in rows[0].last_error
+    assert mock.sent == []
+
+
+def test_tencent_timeout_is_resent_marked(tmp_path, run) -> None:
+    """A SendSms call that timed out may have been sent: the retry says 重发."""
+    with _tencent_mock(per_number_per_30s=5) as mock:
+        mock.script.append(("delay", 1.5))
+        config = make_config(tmp_path, _tencent(mock, timeout="1s"))
+        rows = run(deliver(config, [alert("a1", Recipient("tc", PHONE))]))
+        # The first, slow request is still being handled after the retry returned.
+        deadline = time.monotonic() + 3
+        while len(mock.sent) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    assert rows[0].state == "sent"
+    assert rows[0].resend
+    params = sorted(entry["params"][1] for entry in mock.sent)
+    assert len(params) == 2
+    assert params[0].startswith("【重发】")
+    assert not params[1].startswith("【重发】")

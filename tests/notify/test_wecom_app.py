@@ -113,3 +113,25 @@ def test_app_unknown_user_is_rejected(tmp_path, run) -> None:
     assert rows[0].state == "failed"
     assert "wangwu" in rows[0].last_error
     assert mock.delivered == []
+
+
+def test_app_invalid_token_40014_refreshes(tmp_path, run) -> None:
+    """A token WeCom no longer knows (40014) is replaced and the send retried once."""
+    with _mock() as mock:
+        config = make_config(tmp_path, _app(mock))
+        channel = WecomApp("duty", config.channels["duty"], Renderer())
+
+        async def scenario() -> str:
+            await channel.send(Delivery(1, alert("a1"), "duty", "zhangsan"))
+            with mock.lock:
+                mock.tokens.clear()
+            answer = await channel.send(Delivery(2, alert("a2", title="第二条"), "duty",
+                                                 "zhangsan"))
+            await channel.close()
+            return answer
+
+        answer = asyncio.run(scenario())
+
+    assert answer.startswith("企业微信应用消息已接收")
+    assert mock.tokens_issued == 2
+    assert len(mock.delivered) == 2

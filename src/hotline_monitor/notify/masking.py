@@ -69,6 +69,7 @@ def install_log_filters() -> None:
     global _installed
     if _installed:
         return
-    for name in ("httpx", "httpcore", "hotline_monitor.notify"):
+    # tencentcloud_sdk_common logs whole requests and replies at DEBUG.
+    for name in ("httpx", "httpcore", "tencentcloud_sdk_common", "hotline_monitor.notify"):
         logging.getLogger(name).addFilter(SecretFilter())
     _installed = True

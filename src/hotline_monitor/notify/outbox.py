@@ -118,6 +118,9 @@ class Outbox:
                 self._db.execute("ROLLBACK")
                 raise
 
+        if inserted and not message.recipients:
+            log.warning("message %s (%s) has no recipients; it is stored but goes nowhere",
+                        message.key, message.kind)
         if inserted:
             for callback in self._listeners:
                 callback()
