@@ -36,3 +36,11 @@ def test_secret_file_is_read(tmp_path) -> None:
 def test_unknown_channel_type_is_reported(tmp_path) -> None:
     with pytest.raises(ConfigError, match="channels.x"):
         make_config(tmp_path, "x:\n  type: pager\n")
+
+
+def test_same_robot_twice_is_reported(tmp_path) -> None:
+    channels = ("a:\n  type: wecom_robot\n  key: same-key-123\n"
+                "b:\n  type: wecom_robot\n  key: same-key-123\n")
+    with pytest.raises(ConfigError, match="与 channels.a 是同一个群机器人") as caught:
+        make_config(tmp_path, channels)
+    assert "same-key-123" not in str(caught.value)

@@ -201,6 +201,15 @@ def channel_reference_problems(channels: dict[str, ChannelConfig],
         if operator.channel not in known:
             problems.append(f"notify.operator[{index}].channel: 渠道 {operator.channel!r} 未配置")
 
+    # The rate limit counts per robot, so one robot under two names would exceed it.
+    robot_names: dict[str, str] = {}
+    for name, channel in channels.items():
+        if isinstance(channel, WecomRobotChannel):
+            if channel.key in robot_names:
+                problems.append(f"channels.{name}.key: 与 channels.{robot_names[channel.key]} "
+                                "是同一个群机器人，限流无法合并计算，请只配置一次")
+            robot_names.setdefault(channel.key, name)
+
     for name in channels:
         chain = [name]
         current = channels[name].fallback

@@ -13,6 +13,9 @@ back to `pending` with `resend` set, and the copy sent again says 重发.
 
 Every write commits before returning, with `synchronous=FULL` in WAL mode, so
 `enqueue` returning True means the message survives a crash or power cut.
+
+NOTE: one dispatcher per state folder. A second one started on the same file
+would take the first one's `sending` rows for leftovers of a crash.
 """
 
 from __future__ import annotations
