@@ -1,6 +1,6 @@
 """Mocks of the WeCom group robot webhook and of WeCom application messages.
 
-Implements the documented request formats, the errcode answers (always HTTP
+Implements the documented request formats, the errcode replies (always HTTP
 200), the content byte limits (text 2,048, markdown 4,096), the per-robot
 rate limit (20 a minute unless changed for a test), the access token of
 application messages (expires_in 7,200 s; 42001 expired, 40014 invalid) and

@@ -215,7 +215,7 @@ def test_aliyun_unknown_access_key_alerts_operator(tmp_path, run) -> None:
 
 
 def test_tencent_timeout_is_resent_marked(tmp_path, run) -> None:
-    """A SendSms call that timed out may have been sent: the retry says 重发."""
+    """A SendSms call that timed out may have been sent, so the retry is marked 重发."""
     with _tencent_mock(per_number_per_30s=5) as mock:
         mock.script.append(("delay", 1.5))
         config = make_config(tmp_path, _tencent(mock, timeout="1s"))

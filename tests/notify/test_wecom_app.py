@@ -116,7 +116,7 @@ def test_app_unknown_user_is_rejected(tmp_path, run) -> None:
 
 
 def test_app_invalid_token_40014_refreshes(tmp_path, run) -> None:
-    """A token WeCom no longer knows (40014) is replaced and the send retried once."""
+    """A token WeCom rejects as invalid (40014) is replaced and the send retried once."""
     with _mock() as mock:
         config = make_config(tmp_path, _app(mock))
         channel = WecomApp("duty", config.channels["duty"], Renderer())

@@ -46,12 +46,13 @@ def test_robot_markdown_mention_and_escaping(tmp_path, run) -> None:
 
     content = mock.accepted[0]["markdown"]["content"]
     assert "<@lisi>" in content
-    assert "[恶意]" not in content and "<font" not in content
+    assert "[恶意]" not in content
+    assert "<font" not in content
     assert "［恶意］(http://x) ＊＊粗体＊＊ ＜font color=\"warning\"＞" in content
 
 
 def test_robot_5000_byte_alert_is_cut(tmp_path, run) -> None:
-    """A 5,000-byte alert fits the 2,048-byte text limit and says it was shortened."""
+    """A 5,000-byte alert fits the 2,048-byte text limit and is marked as shortened."""
     with WecomRobotMock({KEY}) as mock:
         config = make_config(tmp_path, _robot(mock))
         run(deliver(config, [alert("big", Recipient("ops"), text="停" * 1700)]))
@@ -107,7 +108,7 @@ def test_robot_45009_retries_later(tmp_path, run) -> None:
 
 
 def test_robot_500_is_retried_as_resend(tmp_path, run) -> None:
-    """After an HTTP 500 nobody knows whether the robot posted: the retry says 重发."""
+    """After an HTTP 500 the outcome is unknown, so the retry is marked 重发."""
     with WecomRobotMock({KEY}) as mock:
         mock.script.append(("status", 500))
         config = make_config(tmp_path, _robot(mock))
@@ -124,7 +125,7 @@ def test_robot_timeout_is_retried_as_resend(tmp_path, run) -> None:
         run(deliver(config, [alert("a1", Recipient("ops"))]))
 
     # The slow first request was still accepted after the client gave up at 1 s,
-    # and the retry arrived before it; exactly one of the two copies says 重发.
+    # and the retry arrived before it; exactly one of the two copies is marked 重发.
     contents = sorted(payload["text"]["content"] for payload in mock.accepted)
     assert len(contents) == 2
     assert [content.startswith("【重发】") for content in contents] == [False, True]

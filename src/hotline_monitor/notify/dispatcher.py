@@ -1,7 +1,7 @@
 """The dispatcher: an asyncio task that sends what the outbox holds.
 
 Deliveries of one channel go out one after another, in the order they were
-enqueued, so that a group sees "alert" before "recovery"; channels work in
+enqueued, so that a group reads "alert" before "recovery"; channels work in
 parallel. A delivery is marked `sending` (committed) just before the provider
 call and `sent` only on the provider's success answer.
 

@@ -71,7 +71,10 @@ def truncate_chars(text: str, max_chars: int) -> str:
 
 def message_prefix(message: OutgoingMessage, resend: bool) -> str:
     """Return the marks a message starts with: 【演练】 first, then 【重发】."""
-    return (DRILL_PREFIX if message.drill else "") + (RESEND_PREFIX if resend else "")
+    prefix = DRILL_PREFIX if message.drill else ""
+    if resend:
+        prefix += RESEND_PREFIX
+    return prefix
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""What every channel offers the dispatcher."""
+"""The interface between the dispatcher and every channel."""
 
 from __future__ import annotations
 
@@ -18,15 +18,15 @@ class Delivery:
     address: str
     mentions: list[str] = field(default_factory=list)
     resend: bool = False
-    """Set when an earlier attempt may have reached the provider: the text says 重发."""
+    """Set when an earlier attempt may have reached the provider, so the text is marked 重发."""
     attempts: int = 0
 
 
 class Channel(Protocol):
-    """A provider. `send` returns the provider's answer in Chinese, or raises.
+    """A provider. `send` returns the provider's reply in Chinese, or raises.
 
     `send` raises DeliveryRetry (try later) or DeliveryRejected (give up on
-    this channel); the texts of both are Chinese and contain no secret.
+    this channel). The texts of both are Chinese and contain no secret.
     """
 
     name: str

@@ -19,5 +19,5 @@ def retry_for_transport_error(provider: str, err: httpx.HTTPError) -> DeliveryRe
 
 
 def retry_for_status(provider: str, response: httpx.Response) -> DeliveryRetry:
-    """Return the DeliveryRetry for an HTTP 5xx (or other non-200) answer."""
+    """Return the DeliveryRetry for an HTTP 5xx (or other non-200) reply."""
     return DeliveryRetry(f"{provider}返回 HTTP {response.status_code}", outcome_unknown=True)

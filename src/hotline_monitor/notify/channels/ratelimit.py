@@ -8,8 +8,8 @@ import time
 
 
 SAFETY_MARGIN = 0.05
-"""Share of the window added to it, because the provider starts counting when a request
-arrives, a little after we sent it; without it a burst meets the limit at the window's edge."""
+"""Share of the window added to it. The provider counts a request when it arrives, a little
+after we sent it, so without a margin a burst meets the limit at the window's edge."""
 
 
 class SlidingWindowLimiter:

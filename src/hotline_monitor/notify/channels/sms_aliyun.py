@@ -1,7 +1,7 @@
 """Alibaba Cloud SMS through the official SDK (alibabacloud_dysmsapi20170525).
 
-SendSms answers HTTP 200 with `Code` "OK" on success; business failures also
-come with HTTP 200 and another `Code`, for example isv.BUSINESS_LIMIT_CONTROL
+SendSms replies HTTP 200 with `Code` "OK" on success. Business failures also
+come with HTTP 200 but another `Code`, for example isv.BUSINESS_LIMIT_CONTROL
 (the per-number minute/hour/day limit). SendSms is not idempotent, so a call
 whose outcome is unknown is retried only marked 重发. The SDK is synchronous
 and runs in a worker thread.

@@ -1,4 +1,4 @@
-"""What the SMS channels share: template parameters and phone numbers."""
+"""Helpers the SMS channels share: template parameters and phone numbers."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """WeCom group robot (群机器人): text or markdown posted to the robot's webhook.
 
 API: POST {base_url}/cgi-bin/webhook/send?key=KEY with a JSON body. Every
-answer is HTTP 200 and the result is in `errcode`: 0 success, 45009 rate limit
+reply is HTTP 200 and the result is in `errcode`: 0 success, 45009 rate limit
 (20 messages a minute per robot), 93000 invalid webhook key, 40058 content too
 long. Content limits are in bytes of UTF-8: 2,048 for text, 4,096 for markdown.
 """
