@@ -44,3 +44,12 @@ def test_same_robot_twice_is_reported(tmp_path) -> None:
     with pytest.raises(ConfigError, match="与 channels.a 是同一个群机器人") as caught:
         make_config(tmp_path, channels)
     assert "same-key-123" not in str(caught.value)
+
+
+def test_problem_path_omits_union_tag(tmp_path) -> None:
+    """The path names the channel's key, without pydantic's `email` tag in between."""
+    channels = "mail:\n  type: email\n  host: 127.0.0.1\n  from_address: not-an-address\n"
+    with pytest.raises(ConfigError) as caught:
+        make_config(tmp_path, channels)
+    assert caught.value.problems == [
+        "site.yaml:7: channels.mail.from_address: 格式无效：'not-an-address'"]

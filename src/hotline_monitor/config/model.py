@@ -11,7 +11,7 @@ import socket
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from hotline_monitor.collectors.snmp_traps.config import TrapsConfig
 from hotline_monitor.collectors.ups_modbus.config import ModbusTarget
@@ -146,15 +146,17 @@ class Config(StrictModel):
     ups: list[UpsConfig] = []
     alerting: AlertingConfig = AlertingConfig()
     traps: TrapsConfig | None = None
-    channels: dict[Identifier, ChannelConfig] = {}
     notify: NotifyConfig = NotifyConfig()
+    channels: dict[Identifier, ChannelConfig] = {}
 
-    @model_validator(mode="after")
-    def _check_channel_references(self) -> Config:
-        problems = channel_reference_problems(self.channels, self.notify)
+    @field_validator("channels")
+    @classmethod
+    def _check_channel_references(cls, channels: dict, info: ValidationInfo) -> dict:
+        # `notify` is declared first, so it is validated and available here.
+        problems = channel_reference_problems(channels, info.data.get("notify", NotifyConfig()))
         if problems:
             raise ValueError("；".join(problems))
-        return self
+        return channels
 
     def ups_by_id(self, ups_id: str) -> UpsConfig | None:
         return next((ups for ups in self.ups if ups.id == ups_id), None)
