@@ -11,11 +11,12 @@ import socket
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from hotline_monitor.collectors.snmp_traps.config import TrapsConfig
 from hotline_monitor.collectors.ups_modbus.config import ModbusTarget
 from hotline_monitor.config.types import Duration, Identifier, Interval, StrictModel
+from hotline_monitor.notify.config import ChannelConfig, NotifyConfig, channel_reference_problems
 
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
 
@@ -153,6 +154,17 @@ class Config(StrictModel):
     ups: list[UpsConfig] = []
     alerting: AlertingConfig = AlertingConfig()
     traps: TrapsConfig | None = None
+    notify: NotifyConfig = NotifyConfig()
+    channels: dict[Identifier, ChannelConfig] = {}
+
+    @field_validator("channels")
+    @classmethod
+    def _check_channel_references(cls, channels: dict, info: ValidationInfo) -> dict:
+        # `notify` is declared first, so it is validated and available here.
+        problems = channel_reference_problems(channels, info.data.get("notify", NotifyConfig()))
+        if problems:
+            raise ValueError("；".join(problems))
+        return channels
 
     def ups_by_id(self, ups_id: str) -> UpsConfig | None:
         return next((ups for ups in self.ups if ups.id == ups_id), None)
