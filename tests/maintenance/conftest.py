@@ -31,6 +31,15 @@ maintenance:
   backup: {{folder: {backup}, keep: 3, at_hour: 3}}
   report_day: 3
   report_hour: 9
+channels:
+  mail:
+    type: email
+    host: 127.0.0.1
+    port: 2525
+    security: none
+    from_address: monitor@hotline.example
+  bureau-group:
+    type: console
 bureau:
   name: 徐州市大数据局
   email_channel: mail

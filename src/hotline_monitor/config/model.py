@@ -11,12 +11,17 @@ import socket
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from hotline_monitor.collectors.snmp_traps.config import TrapsConfig
 from hotline_monitor.collectors.ups_modbus.config import ModbusTarget
 from hotline_monitor.config.types import Duration, Identifier, Interval, StrictModel
-from hotline_monitor.maintenance.config import BureauConfig, MaintenanceConfig
+from hotline_monitor.maintenance.config import (
+    BureauConfig,
+    MaintenanceConfig,
+    bureau_channel_problems,
+)
+from hotline_monitor.notify.config import ChannelConfig, NotifyConfig, channel_reference_problems
 
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
 
@@ -154,8 +159,30 @@ class Config(StrictModel):
     ups: list[UpsConfig] = []
     alerting: AlertingConfig = AlertingConfig()
     traps: TrapsConfig | None = None
+    notify: NotifyConfig = NotifyConfig()
+    channels: dict[Identifier, ChannelConfig] = {}
     maintenance: MaintenanceConfig = MaintenanceConfig()
     bureau: BureauConfig | None = None
+
+    @field_validator("channels")
+    @classmethod
+    def _check_channel_references(cls, channels: dict, info: ValidationInfo) -> dict:
+        # `notify` is declared first, so it is validated and available here.
+        problems = channel_reference_problems(channels, info.data.get("notify", NotifyConfig()))
+        if problems:
+            raise ValueError("；".join(problems))
+        return channels
+
+    @field_validator("bureau")
+    @classmethod
+    def _check_bureau_channels(cls, bureau: BureauConfig | None,
+                               info: ValidationInfo) -> BureauConfig | None:
+        # `channels` is declared before `bureau`, so it is available here when valid.
+        if bureau is not None and "channels" in info.data:
+            problems = bureau_channel_problems(bureau, info.data["channels"])
+            if problems:
+                raise ValueError("；".join(problems))
+        return bureau
 
     def ups_by_id(self, ups_id: str) -> UpsConfig | None:
         return next((ups for ups in self.ups if ups.id == ups_id), None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
@@ -72,3 +72,25 @@ class MaintenanceConfig(StrictModel):
 
     def all_kinds(self) -> tuple[str, ...]:
         return STANDARD_KINDS + tuple(kind for kind in self.kinds if kind not in STANDARD_KINDS)
+
+
+def bureau_channel_problems(bureau: BureauConfig, channels: dict[str, Any]) -> list[str]:
+    """Check that the bureau's channels exist and are of the right type."""
+    problems = []
+    for option, name, expected in (("email_channel", bureau.email_channel, ("email", "console")),
+                                   ("wecom_channel", bureau.wecom_channel,
+                                    ("wecom_robot", "wecom_app", "console"))):
+        if name is None:
+            continue
+        channel = channels.get(name)
+        if channel is None and name == "console":
+            continue  # the console channel exists without configuration
+        if channel is None:
+            known = "、".join(sorted(channels)) or "（无）"
+            problems.append(f"bureau.{option} 指向的通道 {name!r} 不在 channels 中；已配置：{known}")
+        elif getattr(channel, "type", None) not in expected:
+            problems.append(f"bureau.{option} 指向的通道 {name!r} 类型为 {channel.type}，"
+                            f"应为 {' 或 '.join(expected)}")
+    if bureau.email_channel and not bureau.emails:
+        problems.append("bureau.email_channel 已设置，但 bureau.emails 为空")
+    return problems

@@ -101,9 +101,11 @@ class NoticeSender:
         if self.ledger.has_notice(message.key):
             return False
         message.created_ns = now_ns
-        if attachments:
-            message.context["attachments"] = [str(path) for path in attachments]
         folder = self.archive_folder(message.key, now_ns)
+        if attachments:
+            # The e-mail channel attaches these files: the archived copies, which
+            # stay as they were sent even if the report is built again.
+            message.context["attachments"] = [str(folder / path.name) for path in attachments]
         _write_notice(folder, message, attachments or [])
 
         accepted = False

@@ -56,9 +56,12 @@ class MaintenanceService:
         """Extra work run by `due_notices` (the daily backup, the monthly report)."""
         self.readings: list[Reading] = []
         """`maintenance_event` readings produced since the agent last collected them."""
-        self._battery_min: dict[str, float | None] = {}
+        self.closers: list[Callable[[], None]] = []
+        """Called by `close`, for resources opened on the service's behalf (the outbox)."""
 
     def close(self) -> None:
+        for closer in self.closers:
+            closer()
         self.ledger.close()
 
     # Adding, extending and cancelling windows

@@ -1,0 +1,50 @@
+"""The `maintenance` and `bureau` configuration sections."""
+
+from __future__ import annotations
+
+import pytest
+
+from hotline_monitor.config import load_config
+from hotline_monitor.errors import ConfigError
+
+from .conftest import SITE_YAML
+
+
+def problems_for(tmp_path, old: str, new: str) -> list[str]:
+    text = SITE_YAML.format(state=tmp_path / "state", backup=tmp_path / "backup")
+    assert old in text
+    path = tmp_path / "site.yaml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return caught.value.problems
+
+
+def test_bureau_unknown_channel(tmp_path):
+    problems = problems_for(tmp_path, "email_channel: mail", "email_channel: post")
+    assert len(problems) == 1
+    assert "bureau.email_channel 指向的通道 'post' 不在 channels 中；已配置：bureau-group、mail" \
+        in problems[0]
+
+
+def test_bureau_channel_of_wrong_type(tmp_path):
+    problems = problems_for(tmp_path, "wecom_channel: bureau-group", "wecom_channel: mail")
+    assert "bureau.wecom_channel 指向的通道 'mail' 类型为 email，应为 wecom_robot 或 wecom_app 或 console" \
+        in problems[0]
+
+
+def test_bureau_email_channel_without_addresses(tmp_path):
+    problems = problems_for(tmp_path, "emails: [noc@bureau.example.cn, duty@bureau.example.cn]",
+                            "emails: []")
+    assert "bureau.email_channel 已设置，但 bureau.emails 为空" in problems[0]
+
+
+def test_bureau_invalid_address(tmp_path):
+    problems = problems_for(tmp_path, "emails: [noc@bureau.example.cn, duty@bureau.example.cn]",
+                            "emails: [noc.bureau.example.cn]")
+    assert "邮箱地址无效：'noc.bureau.example.cn'" in problems[0]
+
+
+def test_maintenance_notice_hours_must_be_positive(tmp_path):
+    problems = problems_for(tmp_path, "  services: [hotline]", "  services: [hotline]\n  notice_hours: 0")
+    assert "maintenance.notice_hours" in problems[0]
