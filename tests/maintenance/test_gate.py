@@ -148,3 +148,15 @@ def test_interruption_outliving_window_starts_notices_at_end(service, bureau_sin
     assert "开始时间：2026-12-10 03:00:00" in recovery.text
     assert "持续时间：41分" in recovery.text
     assert "中断时长超过了合同规定的 30分 时限（超出 11分）。" in recovery.text
+
+
+def test_ack_notice_records_ack_time(service, page_sink):
+    fired = at("2026-12-05 10:00")
+    service.gate.enqueue(alert("group:5:page", "ups-backup", fired, group=5))
+    service.gate.enqueue(alert("group:5:ack", "ups-backup", fired + 3 * MINUTE, kind="escalation",
+                               group=5))
+
+    row = service.ledger.alert("group:5")
+    assert row.fired_ns == fired
+    assert row.acked_ns == fired + 3 * MINUTE
+    assert page_sink.keys() == ["group:5:page", "group:5:ack"]

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 PAGING_KINDS = ("alert", "repeat", "escalation")
 RESOLVING_KINDS = ("recovery",)
+ACK_SUFFIX = ":ack"
+"""The alerting engine keys the notice that an alert was acknowledged `group:N:ack`."""
 
 
 class MaintenanceGate:
@@ -49,6 +51,8 @@ class MaintenanceGate:
             return self._interruption(message)
         if message.kind in RESOLVING_KINDS:
             return self._resolution(message)
+        if message.key.endswith(ACK_SUFFIX):
+            return self._acknowledgement(message)
         if message.kind not in PAGING_KINDS or message.drill:
             self._record(message, None, paged=True)
             return self.inner.enqueue(message)
@@ -94,6 +98,15 @@ class MaintenanceGate:
     def record_ack(self, identity: str, acked_ns: int) -> None:
         """Record when an alert was acknowledged (for acknowledgement times in reports)."""
         self.ledger.update_alert(identity, acked_ns=acked_ns)
+
+    def _acknowledgement(self, message: OutgoingMessage) -> bool:
+        identity = alert_identity(message)
+        known = self.ledger.alert(identity)
+        if known is not None and known.acked_ns is None:
+            self.ledger.update_alert(identity, acked_ns=message.created_ns)
+        if known is not None and known.window_id is not None and known.paged_ns is None:
+            return True
+        return self.inner.enqueue(message)
 
     def _resolution(self, message: OutgoingMessage) -> bool:
         identity = alert_identity(message)
