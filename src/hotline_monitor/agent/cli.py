@@ -18,6 +18,8 @@ from hotline_monitor.errors import ConfigError
 COMMAND_MODULES = (
     "run",
     "check_config",
+    "spool",
+    "hub",
 )
 
 
