@@ -11,6 +11,7 @@ last number logged, so a restart makes the same points again.
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -42,6 +43,8 @@ class LoggingAgent(Agent):
 
 async def main() -> int:
     config = load_config(sys.argv[1])
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
