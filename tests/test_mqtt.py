@@ -120,6 +120,46 @@ def test_broker_restart_loses_nothing(tmp_path, influxdb):
     assert "已停止运行" in offline[-1]["text"]
 
 
+def test_agent_keeps_readings_until_hub_subscribes(tmp_path, influxdb):
+    """Before any hub has subscribed the broker has no taker: the agent keeps its spool."""
+    database = "mqtt_first_start"
+    create_database(influxdb.url, database)
+    with mosquitto() as broker:
+        agent_config = make_config(node_dir(tmp_path, "agent"), role="agent",
+                                   mqtt=mqtt_section(broker.port),
+                                   spool={"flush_interval": 0.2, "retry_max": 0.5})
+        hub_config = make_config(node_dir(tmp_path, "hub"), role="hub", agent_id="hub-1",
+                                 mqtt=mqtt_section(broker.port),
+                                 influxdb=influx_section(influxdb.url, database),
+                                 spool={"flush_interval": 0.2})
+        collector = NumberedCollector("t1", "test-site", per_poll=10, interval=0.2)
+        agent = Agent(agent_config, collectors=[collector])
+
+        async def scenario() -> None:
+            agent_stop = asyncio.Event()
+            agent_task = asyncio.create_task(agent.run_forever(agent_stop))
+            await asyncio.sleep(1.5)
+            assert agent.spool.rows >= 40
+            hub = Hub(hub_config)
+            hub_stop = asyncio.Event()
+            hub_task = asyncio.create_task(hub.run_forever(hub_stop))
+            await asyncio.sleep(1.5)
+            agent_stop.set()
+            assert await agent_task == 0
+            expected = list(range(1, collector.next))
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                if await asyncio.to_thread(stored_numbers, influxdb, database) == expected:
+                    break
+                await asyncio.sleep(0.3)
+            hub_stop.set()
+            await hub_task
+
+        asyncio.run(scenario())
+
+    assert stored_numbers(influxdb, database) == list(range(1, collector.next))
+
+
 def test_hub_alerts_when_agent_killed(tmp_path, influxdb):
     """kill -9 of an agent: its last will makes the hub name the targets left unwatched."""
     database = "mqtt_will"

@@ -1,8 +1,11 @@
 """Build the paho-mqtt 2.x client: persistent session, TLS, credentials, last will, backoff.
 
-The session is persistent (MQTT 3.1.1 clean_session=False with a stable
-client id), so the broker keeps QoS 1 messages for a hub that is away and
-redelivers unacknowledged ones after a reconnect. paho's network thread
+The client speaks MQTT 5. The session is persistent (clean_start=False, a
+stable client id and a session expiry interval that never ends), so the
+broker keeps QoS 1 messages for a hub that is away and redelivers
+unacknowledged ones after a reconnect. MQTT 5 also lets a PUBACK say "no
+matching subscribers" (reason code 0x10), which the agent uses to keep
+readings until the hub has subscribed at least once. paho's network thread
 (`loop_start`) reconnects by itself, waiting 1 s and doubling up to
 `reconnect_max`.
 """
@@ -14,11 +17,15 @@ import ssl
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from hotline_monitor.agent.mqtt.config import MqttConfig
 
 log = logging.getLogger(__name__)
 
+# MQTT 5 session expiry interval that means "never expires" (MQTT 5.0, 3.1.2.11.2).
+SESSION_NEVER_EXPIRES = 0xFFFFFFFF
 # paho sends at most this many QoS 1 messages before it waits for PUBACKs.
 MAX_INFLIGHT = 100
 
@@ -33,8 +40,7 @@ def build_client(config: MqttConfig, client_id: str, will: tuple[str, bytes] | N
     client = paho.Client(
         CallbackAPIVersion.VERSION2,
         client_id=client_id,
-        clean_session=False,
-        protocol=paho.MQTTv311,
+        protocol=paho.MQTTv5,
         manual_ack=manual_ack,
     )
     if config.username:
@@ -57,7 +63,10 @@ def build_client(config: MqttConfig, client_id: str, will: tuple[str, bytes] | N
 
 def connect_in_background(client: paho.Client, config: MqttConfig) -> None:
     """Start paho's network thread; it connects and reconnects on its own."""
-    client.connect_async(config.host, config.port, keepalive=config.keepalive)
+    properties = Properties(PacketTypes.CONNECT)
+    properties.SessionExpiryInterval = SESSION_NEVER_EXPIRES
+    client.connect_async(config.host, config.port, keepalive=config.keepalive,
+                         clean_start=False, properties=properties)
     client.loop_start()
 
 

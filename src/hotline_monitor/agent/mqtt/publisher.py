@@ -5,6 +5,9 @@ a PUBACK for every message, so the sender deletes spool rows only after the
 broker has them. While the broker is unreachable `write` raises
 SinkUnavailable at once and the readings stay in the spool; nothing is
 queued inside paho, which would otherwise hold an outage's backlog in memory.
+A PUBACK with reason code 0x10 (no matching subscribers) also raises
+SinkUnavailable: no hub has subscribed yet, so the readings stay spooled
+until one has.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from hotline_monitor.reading import now_ns
 log = logging.getLogger(__name__)
 
 _ACK_POLL_S = 0.005
+_NO_MATCHING_SUBSCRIBERS = 0x10
 
 
 def measurement_of(line: str) -> str:
@@ -78,6 +82,9 @@ class MqttPublisher:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_publish = self._on_publish
+        self._puback_codes: dict[int, int] = {}
+        self._puback_lock = threading.Lock()
         self._started = False
 
     def start(self) -> None:
@@ -118,6 +125,12 @@ class MqttPublisher:
                     f"MQTT 代理 {self.broker} 在 {self.config.publish_timeout:g} 秒内"
                     f"未确认 {unacked} 条消息")
             await asyncio.sleep(_ACK_POLL_S)
+
+        with self._puback_lock:
+            codes = [self._puback_codes.pop(info.mid, 0) for info in pending]
+        if _NO_MATCHING_SUBSCRIBERS in codes:
+            raise SinkUnavailable(
+                f"MQTT 代理 {self.broker} 上还没有订阅者（hub 尚未启动过），读数保留在缓存中")
 
     def publish_heartbeat(self) -> None:
         if self.connected:
@@ -163,6 +176,15 @@ class MqttPublisher:
             log.warning("disconnected from MQTT broker %s (%s); readings stay in the spool",
                         self.broker, describe_reason(reason_code))
         self._connected.clear()
+
+    def _on_publish(self, client: paho.Client, userdata: object, mid: int,
+                    reason_code: paho.ReasonCode, properties: object) -> None:
+        # paho calls this before it marks the message published, so the code
+        # is recorded by the time write() sees is_published(). Only failures
+        # are kept; mids are reused after 65535, which bounds the dict.
+        if reason_code.value:
+            with self._puback_lock:
+                self._puback_codes[mid] = reason_code.value
 
     def _on_message(self, client: paho.Client, userdata: object,
                     message: paho.MQTTMessage) -> None:
