@@ -306,3 +306,23 @@ def test_agent_feeds_systemd_watchdog(tmp_path, monkeypatch):
     assert received[0] == b"READY=1"
     assert received.count(b"WATCHDOG=1") >= 2
     assert received[-1] == b"STOPPING=1"
+
+
+def test_hub_daily_summary_once_a_day(tmp_path):
+    from datetime import datetime
+
+    from hotline_monitor.timeutil import SHANGHAI
+
+    config = make_config(tmp_path, role="hub", mqtt=mqtt_section(1883, daily_summary_at="08:30"))
+    hub = Hub(config, collectors=[])
+    hub.liveness.status("agent-a", {"state": "online", "targets": ["ups-main"]}, now=0.0)
+
+    assert not hub.send_daily_summary(datetime(2026, 12, 4, 8, 29, tzinfo=SHANGHAI))
+    assert hub.send_daily_summary(datetime(2026, 12, 4, 8, 30, tzinfo=SHANGHAI))
+    assert not hub.send_daily_summary(datetime(2026, 12, 4, 20, 0, tzinfo=SHANGHAI))
+    assert hub.send_daily_summary(datetime(2026, 12, 5, 8, 31, tzinfo=SHANGHAI))
+    asyncio.run(hub.agent.close())
+
+    alerts = alerts_of(config.state_dir)
+    assert [alert["rule"] for alert in alerts] == ["still_watching", "still_watching"]
+    assert "在线采集代理 1 个：agent-a" in alerts[0]["text"]

@@ -74,7 +74,7 @@ def test_spool_bound_drops_oldest_rows(tmp_path):
 
 
 def test_spool_bound_counts_bytes(tmp_path):
-    # Every line below is exactly 100 bytes, so a 1,000,000-byte bound holds 10,000.
+    # Every line below is exactly 100 bytes, so a 1,000,000-byte bound has room for 10,000.
     line = "x" * 100
     spool = Spool(tmp_path / "spool.sqlite", max_bytes=1_000_000)
     spool.append([line] * 10_000)

@@ -52,7 +52,7 @@ def open_spool(config: Config) -> Spool:
 
 
 def build_destination(config: Config) -> Sink:
-    """Where the spool drains to: the MQTT broker for role `agent`, else the database."""
+    """Build the sink the spool drains to: the MQTT broker for role `agent`, else the database."""
     if config.role == "agent":
         from hotline_monitor.agent.mqtt.publisher import MqttPublisher
 

@@ -31,7 +31,7 @@ class SpoolAlerts:
         self._last_quarantine_alert = -QUARANTINE_ALERT_EVERY_S
 
     def dropped(self, count: int) -> None:
-        """The bound dropped `count` oldest rows: alert once, log every time."""
+        """Record that the bound dropped `count` oldest rows: alert once, log every drop."""
         log.error("spool full (%s, %d rows): dropped the %d oldest readings, %d in total",
                   _mebibytes(self.spool.bytes), self.spool.rows, count, self.spool.dropped)
         if self.full_since_ns is not None:

@@ -1,10 +1,10 @@
 """The hub: consumes agents' readings from MQTT, spools them into InfluxDB, alerts.
 
 Each reading message is committed to the hub's spool before its PUBACK goes
-back to the broker (paho runs with manual acknowledgement), so a hub killed
-at any moment loses nothing: the broker redelivers what was not acknowledged
-to the persistent session, and a message committed but not yet acknowledged
-is stored twice in the spool and written to InfluxDB as the same point.
+back to the broker (paho runs with manual acknowledgement). So a hub killed at
+any moment loses nothing, because the broker redelivers unacknowledged
+messages to the persistent session. A message committed but not yet
+acknowledged is spooled twice and written to InfluxDB as the same point.
 
 The hub publishes its own heartbeat, which agents watch, and raises
 `agent_offline` when an agent's last will arrives or its heartbeats stop.
@@ -49,7 +49,7 @@ class Hub:
         assert config.mqtt is not None  # the config model requires it for role hub
         self.config = config
         self.mqtt = config.mqtt
-        self.agent = Agent(config, collectors if collectors is not None else [], message_sink)
+        self.agent = Agent(config, collectors, message_sink)
         self.spool = self.agent.spool
         self.broker = f"{self.mqtt.host}:{self.mqtt.port}"
         self.liveness = AgentLiveness(config.site, self.mqtt.offline_after,
@@ -128,7 +128,7 @@ class Hub:
     def _on_connect(self, client: paho.Client, userdata: object, flags: object,
                     reason_code: paho.ReasonCode, properties: object) -> None:
         if reason_code.is_failure:
-            log.error("MQTT broker %s refused the hub: %s", self.broker,
+            log.error("MQTT broker %s rejected the hub's connection: %s", self.broker,
                       describe_reason(reason_code))
             return
         client.subscribe(topics.site_subscription(self.config.site), qos=1)

@@ -3,8 +3,8 @@
 `write` publishes a batch at QoS 1 and returns only when the broker has sent
 a PUBACK for every message, so the sender deletes spool rows only after the
 broker has them. While the broker is unreachable `write` raises
-SinkUnavailable at once and the readings stay in the spool; nothing is
-queued inside paho, which would otherwise hold an outage's backlog in memory.
+SinkUnavailable at once and the readings stay in the spool. Nothing is
+queued inside paho, because paho would keep an outage's backlog in memory.
 A PUBACK with reason code 0x10 (no matching subscribers) also raises
 SinkUnavailable: no hub has subscribed yet, so the readings stay spooled
 until one has.
@@ -161,7 +161,7 @@ class MqttPublisher:
     def _on_connect(self, client: paho.Client, userdata: object, flags: object,
                     reason_code: paho.ReasonCode, properties: object) -> None:
         if reason_code.is_failure:
-            log.error("MQTT broker %s refused the connection: %s", self.broker,
+            log.error("MQTT broker %s rejected the connection: %s", self.broker,
                       describe_reason(reason_code))
             return
         client.publish(topics.status_topic(self.site, self.agent_id), self._status_payload(),
