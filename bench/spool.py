@@ -5,10 +5,10 @@
 Measures, on a real InfluxDB 1.x started on loopback:
 1. spool write rate: readings per second committed, one transaction per poll
    (synchronous=FULL, as configured by default);
-2. replay of a 1-hour outage's backlog (targets × polls readings, one
-   `target`-style reading per poll plus a 12-field `ups`-style reading)
-   through the spool and sender, against the same points written directly
-   in batches of 5000 with no spool, as a ratio of rates;
+2. replay of a 1-hour outage's backlog through the spool and sender, against
+   the same points written directly in batches of 5000 with no spool, as a
+   ratio of rates. The backlog has two readings per target and poll: a
+   `target` line and a 12-field `ups` line;
 3. the agent process's RSS while the backlog grows with InfluxDB away,
    against the in-memory BufferedWriter that the spool replaced.
 """

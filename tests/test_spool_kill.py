@@ -96,7 +96,7 @@ def test_kill_rounds_lose_and_duplicate_nothing(tmp_path, influxdb):
         agent = Node(agent_config, "agent", tmp_path / "agent.log")
         hub = Node(hub_config, "hub", tmp_path / "hub.log")
         # The agent may start first: until the hub's first subscription the
-        # broker answers "no matching subscribers" and the agent keeps its spool.
+        # broker returns "no matching subscribers" and the agent keeps its spool.
         agent.start()
         hub.start()
         try:
