@@ -216,9 +216,36 @@ def test_liveness_missed_heartbeats(tmp_path):
     assert liveness.check(now=30.0) == []
 
     restarted = AgentLiveness("s", 10, tmp_path / "agents.json", started=100.0)
+    assert restarted.agents["a1"].targets == {"ups-main"}
     assert restarted.check(now=200.0) == []
     back = restarted.heartbeat("a1", now=201.0)
     assert [(m.rule, m.state) for m in back] == [("agent_offline", "resolved")]
+
+
+def test_liveness_last_will_grace(tmp_path):
+    liveness = AgentLiveness("s", offline_after=30, state_path=tmp_path / "agents.json",
+                             started=0.0, will_grace=4)
+    liveness.status("a1", {"state": "online", "targets": ["ups-main"]}, now=0.0)
+    liveness.status("a2", {"state": "online", "targets": ["trunk-1"]}, now=0.0)
+
+    assert liveness.status("a1", {"state": "offline", "reason": "lost"}, now=1.0) == []
+    assert liveness.status("a2", {"state": "offline", "reason": "lost"}, now=1.0) == []
+    assert liveness.status("a2", {"state": "online"}, now=3.0) == []
+    assert liveness.check(now=4.9) == []
+
+    fired = liveness.check(now=5.0)
+    assert [(m.rule, m.state, m.target) for m in fired] == [("agent_offline", "firing", "a1")]
+    assert "遗嘱消息" in fired[0].text
+    assert liveness.check(now=20.0) == []
+
+
+def test_liveness_graceful_stop_alerts_at_once(tmp_path):
+    liveness = AgentLiveness("s", offline_after=30, state_path=tmp_path / "agents.json",
+                             started=0.0, will_grace=4)
+    liveness.status("a1", {"state": "online", "targets": ["ups-main"]}, now=0.0)
+    fired = liveness.status("a1", {"state": "offline", "reason": "stopped"}, now=1.0)
+    assert [(m.rule, m.state) for m in fired] == [("agent_offline", "firing")]
+    assert "已停止运行" in fired[0].text
 
 
 def test_agent_pages_when_hub_silent(tmp_path):

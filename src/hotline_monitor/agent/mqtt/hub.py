@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 
 LIVENESS_CHECK_S = 1.0
 SUMMARY_CHECK_S = 30.0
+# An agent whose last will arrived gets this many heartbeat intervals to
+# reconnect (its paho client retries after 1 s, 2 s, 4 s ...) before it is
+# reported offline.
+WILL_GRACE_HEARTBEATS = 2
 
 
 class Hub:
@@ -53,7 +57,8 @@ class Hub:
         self.spool = self.agent.spool
         self.broker = f"{self.mqtt.host}:{self.mqtt.port}"
         self.liveness = AgentLiveness(config.site, self.mqtt.offline_after,
-                                      config.state_dir / "hub_agents.json", time.monotonic())
+                                      config.state_dir / "hub_agents.json", time.monotonic(),
+                                      will_grace=WILL_GRACE_HEARTBEATS * self.mqtt.heartbeat_interval)
         self.summary_state = config.state_dir / "hub_summary.json"
         self.loop: asyncio.AbstractEventLoop | None = None
         self.received = 0

@@ -1,9 +1,11 @@
 """Who watches the watcher: the hub tracks its agents, and each agent tracks the hub.
 
-`AgentLiveness` (hub side) marks an agent offline when its last will (or a
-graceful "stopped" status) arrives, or when no heartbeat came for
-`offline_after` seconds, and names the targets that agent had reported, which
-nobody watches any more. Its state is kept in `hub_agents.json` so that a hub
+`AgentLiveness` (hub side) marks an agent offline when a graceful "stopped"
+status arrives, when its last will is not followed by an "online" status
+within `will_grace` seconds, or when no heartbeat came for `offline_after`
+seconds. The alert names the targets that agent had reported, which are no
+longer watched. The grace keeps a broker restart, which publishes the wills
+of every connected agent, from paging for agents that reconnect at once. Its state is kept in `hub_agents.json` so that a hub
 restart neither forgets an agent's targets nor repeats an alert already sent.
 
 `HubSilence` (agent side) pages once when no hub heartbeat was heard for
@@ -37,15 +39,18 @@ class AgentState:
     """time.monotonic() of the last heartbeat or status; not persisted."""
     offline_since_ns: int | None = None
     alerted: bool = False
+    will_seen: float | None = None
+    """time.monotonic() when the last will arrived; cleared when the agent is heard again."""
 
 
 class AgentLiveness:
     """The hub's view of its agents; produces agent_offline alert events."""
 
     def __init__(self, site: str, offline_after: float, state_path: Path,
-                 started: float) -> None:
+                 started: float, will_grace: float = 0.0) -> None:
         self.site = site
         self.offline_after = offline_after
+        self.will_grace = will_grace
         self.state_path = state_path
         self.started = started
         self.agents: dict[str, AgentState] = self._load()
@@ -58,7 +63,13 @@ class AgentLiveness:
         if payload.get("state") == "online":
             state.last_seen = now
             return self._back_online(agent, state)
-        return self._gone(agent, state, str(payload.get("reason", "lost")))
+
+        reason = str(payload.get("reason", "lost"))
+        if reason == "lost" and self.will_grace > 0:
+            if state.will_seen is None:
+                state.will_seen = now
+            return []
+        return self._gone(agent, state, reason)
 
     def heartbeat(self, agent: str, now: float) -> list[AlertMessage]:
         state = self.agents.setdefault(agent, AgentState())
@@ -78,12 +89,17 @@ class AgentLiveness:
             last = state.last_seen if state.last_seen is not None else self.started
             # An agent known from an earlier run but not heard since the hub
             # started counts from the hub's start.
-            if not state.alerted and now - last > self.offline_after:
+            if state.alerted:
+                continue
+            if state.will_seen is not None and now - state.will_seen >= self.will_grace:
+                messages += self._gone(agent, state, "lost")
+            elif now - last > self.offline_after:
                 messages += self._gone(agent, state, "heartbeat")
         return messages
 
     def _gone(self, agent: str, state: AgentState, reason: str) -> list[AlertMessage]:
         state.online = False
+        state.will_seen = None
         if state.alerted:
             return []
         state.offline_since_ns = state.offline_since_ns or now_ns()
@@ -99,6 +115,7 @@ class AgentLiveness:
     def _back_online(self, agent: str, state: AgentState) -> list[AlertMessage]:
         was_alerted = state.alerted
         since = state.offline_since_ns
+        state.will_seen = None
         state.online = True
         state.alerted = False
         state.offline_since_ns = None
