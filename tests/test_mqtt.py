@@ -353,3 +353,19 @@ def test_hub_daily_summary_once_a_day(tmp_path):
     alerts = alerts_of(config.state_dir)
     assert [alert["rule"] for alert in alerts] == ["still_watching", "still_watching"]
     assert "在线采集代理 1 个：agent-a" in alerts[0]["text"]
+
+
+def test_hub_command_requires_role_hub(tmp_path, capsys):
+    from hotline_monitor.agent.cli import main
+
+    path = write_config(tmp_path)
+    assert main(["hub", "-c", str(path)]) == 2
+    assert "hub 命令要求 role: hub，当前为 all" in capsys.readouterr().err
+
+
+def test_run_command_rejects_role_hub(tmp_path, capsys):
+    from hotline_monitor.agent.cli import main
+
+    path = write_config(tmp_path, role="hub", mqtt=mqtt_section(1883))
+    assert main(["run", "-c", str(path), "--once"]) == 2
+    assert "hotline-monitor hub -c FILE" in capsys.readouterr().err
