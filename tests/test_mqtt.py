@@ -369,3 +369,88 @@ def test_run_command_rejects_role_hub(tmp_path, capsys):
     path = write_config(tmp_path, role="hub", mqtt=mqtt_section(1883))
     assert main(["run", "-c", str(path), "--once"]) == 2
     assert "hotline-monitor hub -c FILE" in capsys.readouterr().err
+
+
+def make_tls_material(folder: Path) -> None:
+    """Write a CA and a server certificate for IP 127.0.0.1 with openssl."""
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, cwd=folder, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
+            "-keyout", "ca.key", "-out", "ca.pem")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+            "-keyout", "server.key", "-out", "server.csr")
+    (folder / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", "san.cnf", "-out", "server.pem")
+
+
+def test_tls_and_password(tmp_path, influxdb):
+    """Agent and hub over TLS with a username and password; a wrong password keeps readings spooled."""
+    import shutil
+    import tempfile
+
+    from servers import free_port, require_binary
+
+    passwd = require_binary("mosquitto_passwd", "mosquitto")
+    database = "mqtt_tls"
+    create_database(influxdb.url, database)
+    # mosquitto drops to its own user when started as root, so the files must
+    # be readable outside pytest's private temporary folder.
+    material = Path(tempfile.mkdtemp(prefix="mqtt-tls-"))
+    material.chmod(0o755)
+    try:
+        make_tls_material(material)
+        subprocess.run([passwd, "-b", "-c", str(material / "passwords"), "hotline", "s3cret-pw"],
+                       check=True, capture_output=True)
+        for path in material.iterdir():
+            path.chmod(0o644)
+        tls_port = free_port()
+        extra = (f"listener {tls_port} 127.0.0.1\ncafile {material}/ca.pem\n"
+                 f"certfile {material}/server.pem\nkeyfile {material}/server.key\n"
+                 f"password_file {material}/passwords\nallow_anonymous false\n")
+        with mosquitto(extra) as broker:
+            secure = {"tls": {"ca_path": str(material / "ca.pem")}, "username": "hotline",
+                      "password": "s3cret-pw"}
+            agent_config = make_config(node_dir(tmp_path, "agent"), role="agent",
+                                       mqtt=mqtt_section(tls_port, **secure),
+                                       spool={"flush_interval": 0.2, "retry_max": 0.5})
+            hub_config = make_config(node_dir(tmp_path, "hub"), role="hub", agent_id="hub-1",
+                                     mqtt=mqtt_section(tls_port, **secure),
+                                     influxdb=influx_section(influxdb.url, database))
+            wrong = dict(secure, password="wrong-password", client_id="intruder")
+            intruder_config = make_config(node_dir(tmp_path, "intruder"), role="agent",
+                                          agent_id="intruder", mqtt=mqtt_section(tls_port, **wrong))
+            collector = NumberedCollector("t1", "test-site", per_poll=10, interval=0.2)
+            agent = Agent(agent_config, collectors=[collector])
+            intruder = Agent(intruder_config,
+                             collectors=[NumberedCollector("t9", "test-site", interval=0.2)])
+            hub = Hub(hub_config)
+            assert broker.port != tls_port
+
+            async def scenario() -> None:
+                stops = [asyncio.Event() for _ in range(3)]
+                hub_task = asyncio.create_task(hub.run_forever(stops[0]))
+                agent_task = asyncio.create_task(agent.run_forever(stops[1]))
+                intruder_task = asyncio.create_task(intruder.run_forever(stops[2]))
+                await asyncio.sleep(2)
+                assert intruder.spool.rows > 0
+                stops[2].set()
+                assert await intruder_task == 1
+                stops[1].set()
+                assert await agent_task == 0
+                expected = list(range(1, collector.next))
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline:
+                    if await asyncio.to_thread(stored_numbers, influxdb, database) == expected:
+                        break
+                    await asyncio.sleep(0.3)
+                stops[0].set()
+                await hub_task
+
+            asyncio.run(scenario())
+    finally:
+        shutil.rmtree(material, ignore_errors=True)
+
+    assert collector.next > 50
+    assert stored_numbers(influxdb, database) == list(range(1, collector.next))

@@ -20,18 +20,22 @@ def _clock_time(value: str) -> str:
 
 
 class MqttTls(StrictModel):
-    """TLS to the broker; an empty `tls: {}` uses the system's CA certificates."""
+    """TLS to the broker; an empty `tls: {}` uses the system's CA certificates.
 
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
+    The keys end in `_path`, not `_file`, because the loader reads any
+    `X_file:` key as a secret file and stores its content under `X`.
+    """
+
+    ca_path: Path | None = None
+    cert_path: Path | None = None
+    key_path: Path | None = None
     insecure: bool = False
     """Skip the host name check (a broker reached by IP with a name-only certificate)."""
 
     @model_validator(mode="after")
     def _check_pair(self) -> MqttTls:
-        if (self.cert_file is None) != (self.key_file is None):
-            raise ValueError("客户端证书 cert_file 和私钥 key_file 必须同时填写")
+        if (self.cert_path is None) != (self.key_path is None):
+            raise ValueError("客户端证书 cert_path 和私钥 key_path 必须同时填写")
         return self
 
 

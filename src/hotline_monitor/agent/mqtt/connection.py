@@ -47,9 +47,9 @@ def build_client(config: MqttConfig, client_id: str, will: tuple[str, bytes] | N
         client.username_pw_set(config.username, config.password)
     if config.tls is not None:
         client.tls_set(
-            ca_certs=str(config.tls.ca_file) if config.tls.ca_file else None,
-            certfile=str(config.tls.cert_file) if config.tls.cert_file else None,
-            keyfile=str(config.tls.key_file) if config.tls.key_file else None,
+            ca_certs=str(config.tls.ca_path) if config.tls.ca_path else None,
+            certfile=str(config.tls.cert_path) if config.tls.cert_path else None,
+            keyfile=str(config.tls.key_path) if config.tls.key_path else None,
             cert_reqs=ssl.CERT_REQUIRED,
         )
         client.tls_insecure_set(config.tls.insecure)

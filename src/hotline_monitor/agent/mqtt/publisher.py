@@ -86,6 +86,7 @@ class MqttPublisher:
         self._puback_codes: dict[int, int] = {}
         self._puback_lock = threading.Lock()
         self._started = False
+        self._rejection_logged = False
 
     def start(self) -> None:
         if not self._started:
@@ -161,9 +162,14 @@ class MqttPublisher:
     def _on_connect(self, client: paho.Client, userdata: object, flags: object,
                     reason_code: paho.ReasonCode, properties: object) -> None:
         if reason_code.is_failure:
-            log.error("MQTT broker %s rejected the connection: %s", self.broker,
-                      describe_reason(reason_code))
+            # paho retries every few seconds; log the rejection once, then at DEBUG.
+            level = logging.DEBUG if self._rejection_logged else logging.ERROR
+            log.log(level, "MQTT broker %s rejected the connection of agent %s: %s; "
+                    "check mqtt.username, mqtt.password and mqtt.client_id", self.broker,
+                    self.agent_id, describe_reason(reason_code))
+            self._rejection_logged = True
             return
+        self._rejection_logged = False
         client.publish(topics.status_topic(self.site, self.agent_id), self._status_payload(),
                        qos=1, retain=True)
         client.subscribe(topics.heartbeat_topic(self.site, topics.HUB), qos=0)
