@@ -28,6 +28,7 @@ from hotline_monitor.agent.sinks.base import Sink
 from hotline_monitor.agent.sinks.factory import build_sink
 from hotline_monitor.agent.spool import Spool
 from hotline_monitor.agent.spool_alerts import SpoolAlerts
+from hotline_monitor.alerting.crosscheck import CrossCheck
 from hotline_monitor.alerting.engine import AlertEngine
 from hotline_monitor.alerting.notify import AlertLog
 from hotline_monitor.collectors.base import Collector
@@ -73,6 +74,8 @@ class Agent:
         self.alert_log = AlertLog(config.state_dir / "alerts.jsonl", console=config.alerting.console)
         self.message_sink = message_sink or AlertLogMessageSink(self.alert_log)
         self.engine = AlertEngine(config, self.alert_log) if config.role != "agent" else None
+        crosscheck = CrossCheck(config, self.alert_log.send)
+        self.crosscheck = crosscheck if crosscheck.active and config.role != "agent" else None
 
         self.spool = open_spool(config)
         self.spool_alerts = SpoolAlerts(self.spool, self.alert_log, config.agent_id)
@@ -108,11 +111,17 @@ class Agent:
 
     def submit(self, readings: list[Reading]) -> None:
         """Commit readings to the spool, then hand them to the alerting engine."""
+        self.store(readings)
+        if self.engine is not None:
+            self.engine.observe(readings)
+        if self.crosscheck is not None:
+            self.crosscheck.observe(readings)
+
+    def store(self, readings: list[Reading]) -> None:
+        """Commit readings to the spool only."""
         dropped = self.spool.append([reading.to_line() for reading in readings])
         if dropped:
             self.spool_alerts.dropped(dropped)
-        if self.engine is not None:
-            self.engine.observe(readings)
 
     def self_reading(self) -> Reading:
         polls = self._polls_since_report
@@ -163,6 +172,12 @@ class Agent:
                               max_instances=1, coalesce=True)
         if hasattr(self.sink, "start"):
             self.sink.start()
+        traps = None
+        if self.config.traps is not None:
+            from hotline_monitor.agent.traps import TrapService
+
+            traps = TrapService(self, self.config.traps)
+            await traps.start()
         scheduler.start()
         sender_task = asyncio.create_task(self.sender.run(stop), name="spool-sender")
         log.info("%s started: site %s, %d targets, spool %s (%d readings waiting), sending to %s",
@@ -173,6 +188,8 @@ class Agent:
         await stop.wait()
         self.systemd.stopping()
         scheduler.shutdown(wait=False)
+        if traps is not None:
+            await traps.close()
         await sender_task
         log.info("%s stopping: a last drain of %d spooled readings", self.config.role,
                  self.spool.rows)

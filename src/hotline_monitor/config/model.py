@@ -15,6 +15,8 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from hotline_monitor.agent.mqtt.config import MqttConfig
 from hotline_monitor.agent.spool_config import SpoolConfig
+from hotline_monitor.collectors.snmp_traps.config import TrapsConfig
+from hotline_monitor.collectors.ups_modbus.config import ModbusTarget
 from hotline_monitor.config.types import Duration, Identifier, Interval, StrictModel
 
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
@@ -65,7 +67,7 @@ class UpsConfig(StrictModel):
     id: Identifier
     name: str = ""
     snmp: SnmpTarget | None = None
-    modbus: dict[str, Any] | None = None
+    modbus: ModbusTarget | None = None
     interval: Interval = 5.0
     battery_replace_due: str | None = None
     """Date (YYYY-MM-DD) the battery is due for replacement."""
@@ -144,6 +146,7 @@ class Config(StrictModel):
     local_store: LocalStoreConfig = LocalStoreConfig()
     ups: list[UpsConfig] = []
     alerting: AlertingConfig = AlertingConfig()
+    traps: TrapsConfig | None = None
     spool: SpoolConfig = SpoolConfig()
     mqtt: MqttConfig | None = None
 
