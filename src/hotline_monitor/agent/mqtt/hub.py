@@ -216,6 +216,8 @@ class Hub:
                 self.liveness.target_seen(agent, reading.tags["target"])
         if self.agent.engine is not None:
             self.agent.engine.observe(readings)
+        if self.agent.crosscheck is not None:
+            self.agent.crosscheck.observe(readings)
 
     def _send_alerts(self, messages: list[AlertMessage]) -> None:
         for message in messages:
