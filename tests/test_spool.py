@@ -293,3 +293,40 @@ def _create_database(url: str, name: str) -> None:
     request = urllib.request.Request(
         f"{url}/query", data=urllib.parse.urlencode({"q": f'CREATE DATABASE "{name}"'}).encode())
     urllib.request.urlopen(request, timeout=10).read()
+
+
+def test_replay_does_not_starve_polls(tmp_path, influxdb):
+    """While a 60,000-reading backlog drains, a poll every 0.1 s still commits on time."""
+    database = "starve"
+    _create_database(influxdb.url, database)
+    config = make_config(tmp_path, influxdb=influx_section(influxdb.url, database))
+    collector = NumberedCollector("t1", "test-site", per_poll=10, first=100_001)
+    agent = Agent(config, collectors=[collector])
+    agent.spool.append([seq_line(k, "backlog") for k in range(1, 60_001)])
+    poll_times: list[float] = []
+
+    async def poll_every_tenth_second(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await agent.poll_target(agent.pollers[0])
+            poll_times.append(time.monotonic())
+            await asyncio.sleep(0.1)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        poller = asyncio.create_task(poll_every_tenth_second(stop))
+        result = await agent.sender.drain()
+        stop.set()
+        await poller
+        assert result.ok
+        await agent.sender.drain()
+        await agent.close()
+
+    asyncio.run(scenario())
+
+    gaps = [later - earlier for earlier, later in zip(poll_times, poll_times[1:], strict=False)]
+    assert len(poll_times) >= 5
+    assert max(gaps) < 1.0
+    backlog = InfluxServer(influxdb.url, database).query(
+        "SELECT count(n) FROM seq WHERE target = 'backlog'")
+    assert backlog[0]["values"][0][1] == 60_000
+    assert stored_numbers(influxdb, database)[-1] == collector.next - 1
