@@ -6,6 +6,10 @@ with no pause, yielding to the event loop between batches so polls keep
 committing new readings behind it. A batch the sink rejects for good is split
 in halves until each bad line is alone; bad lines go to quarantine and the
 rest of the batch is written.
+
+NOTE: a process killed between the sink's acceptance and the delete sends the
+batch again. InfluxDB overwrites the same points, but the local store appends
+them a second time.
 """
 
 from __future__ import annotations
