@@ -1,7 +1,7 @@
 """Drain the spool to the sink: oldest first, in batches, deleting only what was accepted.
 
 While the sink is unavailable the sender retries with a doubling pause (up to
-`retry_max`); when it answers again the backlog goes out batch after batch
+`retry_max`). When it accepts writes again the backlog goes out batch after batch
 with no pause, yielding to the event loop between batches so polls keep
 committing new readings behind it. A batch the sink rejects for good is split
 in halves until each bad line is alone; bad lines go to quarantine and the
@@ -30,7 +30,7 @@ Row = tuple[int, str]
 
 @dataclass(slots=True)
 class DrainResult:
-    """What one drain achieved; `error` is set when the sink became unavailable."""
+    """Outcome of one drain; `error` is set when the sink became unavailable."""
 
     sent: int = 0
     quarantined: int = 0

@@ -57,10 +57,10 @@ class MqttConfig(StrictModel):
     hub_silent_after: Duration = 120.0
     """An agent pages when it has heard no hub heartbeat for this long."""
     publish_timeout: Duration = 10.0
-    """Longest wait for the broker's PUBACKs of one batch before it is retried."""
+    """Maximum wait for the broker's PUBACKs of one batch before the batch is retried."""
     max_lines_per_message: Annotated[int, Field(ge=1, le=10_000)] = 500
     reconnect_max: Duration = 30.0
-    """Longest pause between reconnect attempts (the pause doubles from 1 s)."""
+    """Maximum pause between reconnect attempts (the pause doubles from 1 s)."""
     page_channels: list[str] = ["console"]
     """Channels that receive the agent's "hub silent" page and the daily summary."""
     daily_summary_at: Annotated[str, AfterValidator(_clock_time)] | None = None
