@@ -21,7 +21,10 @@ def test_agent_builds_maintenance_and_ticks(config):
         agent.maintenance_tick()
         events = agent.maintenance.ledger.battery_events(at("2026-12-01 00:00"),
                                                          at("2027-01-01 00:00"))
+        jobs = [job_id for _, _, job_id in agent.extra_jobs]
     finally:
         agent.maintenance.close()
+        agent.spool.close()
+    assert "maintenance" in jobs
     assert [(event.start_ns, event.end_ns, event.min_runtime_s) for event in events] == \
         [(at("2026-12-05 10:00"), at("2026-12-05 10:03"), 2400.0)]

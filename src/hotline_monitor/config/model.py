@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
+from hotline_monitor.agent.mqtt.config import MqttConfig
+from hotline_monitor.agent.spool_config import SpoolConfig
 from hotline_monitor.collectors.snmp_traps.config import TrapsConfig
 from hotline_monitor.collectors.ups_modbus.config import ModbusTarget
 from hotline_monitor.config.types import Duration, Identifier, Interval, StrictModel
@@ -163,6 +165,8 @@ class Config(StrictModel):
     channels: dict[Identifier, ChannelConfig] = {}
     maintenance: MaintenanceConfig = MaintenanceConfig()
     bureau: BureauConfig | None = None
+    spool: SpoolConfig = SpoolConfig()
+    mqtt: MqttConfig | None = None
 
     @field_validator("channels")
     @classmethod
@@ -183,6 +187,17 @@ class Config(StrictModel):
             if problems:
                 raise ValueError("；".join(problems))
         return bureau
+
+    @model_validator(mode="after")
+    def _check_role_needs_mqtt(self) -> Config:
+        if self.role in ("agent", "hub") and self.mqtt is None:
+            raise ValueError(f"role 为 {self.role} 时必须配置 mqtt（代理地址等）")
+        return self
+
+    @property
+    def spool_path(self) -> Path:
+        # A relative path is taken inside state_dir; an absolute one replaces it.
+        return self.state_dir / (self.spool.path or "spool.sqlite")
 
     def ups_by_id(self, ups_id: str) -> UpsConfig | None:
         return next((ups for ups in self.ups if ups.id == ups_id), None)
