@@ -71,3 +71,11 @@ def test_interruption_caused_by_scoped_trunk_counts_apart(service, bureau_sink):
                                  targets=["ups-main"])
     assert row.window_id == 1
     assert not [key for key in bureau_sink.keys() if key.startswith("outage:")]
+
+
+def test_end_sends_no_progress_notice(service, bureau_sink):
+    start = at("2026-12-05 14:00")
+    service.outage.started("hotline:5", "hotline", start, "中继不可用")
+    # No tick ran during the interruption; it ends after 34 minutes.
+    service.outage.ended("hotline:5", start + 34 * MINUTE)
+    assert bureau_sink.keys() == ["outage:hotline:5:first", "outage:hotline:5:recovery"]

@@ -62,11 +62,14 @@ class OutageNotices:
         row = self.ledger.interruption(source_id)
         if row is None or row.end_ns is not None:
             return
-        self.due(end_ns)
-        row = self.ledger.interruption(source_id) or row
+        if not row.drill:
+            # Catch up on a window that ended since the last tick. A progress
+            # notice now would only precede the recovery notice, so none is sent.
+            row = self._count_from_window_end(row, end_ns)
         self.ledger.update_interruption(source_id, end_ns=end_ns)
         if row.drill or row.notices_from_ns is None or end_ns <= row.notices_from_ns:
             return
+        self._first(row, end_ns)
         self._recovery(row, end_ns)
 
     def due(self, now_ns: int) -> list[str]:
