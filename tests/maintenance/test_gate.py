@@ -160,3 +160,15 @@ def test_ack_notice_records_ack_time(service, page_sink):
     assert row.fired_ns == fired
     assert row.acked_ns == fired + 3 * MINUTE
     assert page_sink.keys() == ["group:5:page", "group:5:ack"]
+
+
+def test_page_after_window_releases_held_first(service, page_sink):
+    add_window(service)
+    service.gate.enqueue(alert("a:1", "ups-main", at("2026-12-10 02:30")))
+    # The engine escalates right after the end, before the minute tick ran.
+    service.gate.enqueue(alert("a:1:escalation:2", "ups-main", at("2026-12-10 03:00"),
+                               kind="escalation"))
+
+    assert page_sink.keys() == ["a:1:after-maintenance", "a:1:escalation:2"]
+    assert service.due_notices(at("2026-12-10 03:01")) == ["maint:1:start", "maint:1:complete"]
+    assert page_sink.keys() == ["a:1:after-maintenance", "a:1:escalation:2"]

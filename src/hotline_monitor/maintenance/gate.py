@@ -24,7 +24,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from hotline_monitor.maintenance.calendar import MaintenanceCalendar
-from hotline_monitor.maintenance.ledger import Ledger
+from hotline_monitor.maintenance.ledger import AlertRow, Ledger
 from hotline_monitor.maintenance.outage import OutageNotices
 from hotline_monitor.notify.message import MessageSink, OutgoingMessage, Recipient
 
@@ -67,7 +67,9 @@ class MaintenanceGate:
                      window.id)
             return True
         if known is not None and known.window_id is not None and known.paged_ns is None:
-            self.ledger.update_alert(identity, paged_ns=message.created_ns)
+            # The window ended before the minute tick released the held page:
+            # send it first, so the page that says why comes before this one.
+            self._release(known, message.created_ns)
         self._record(message, None, paged=True)
         return self.inner.enqueue(message)
 
@@ -80,20 +82,25 @@ class MaintenanceGate:
                 continue
             if self.calendar.is_in_maintenance(alert.target, now_ns):
                 continue  # a following window covers it too
-            stored = self.ledger.held_message(alert.key)
-            if not stored:
-                continue
-            message = _message_from_json(stored)
-            message = replace(message, key=f"{message.key}:after-maintenance",
-                              title=f"【检修结束仍未恢复】{message.title}",
-                              text=f"检修时段已结束，以下告警仍未恢复：\n{message.text}",
-                              created_ns=now_ns)
-            self.inner.enqueue(message)
-            self.ledger.update_alert(alert.key, paged_ns=now_ns)
-            log.warning("alert %s about %s outlived its maintenance window: paged now",
-                        alert.key, alert.target)
-            released.append(message.key)
+            key = self._release(alert, now_ns)
+            if key:
+                released.append(key)
         return released
+
+    def _release(self, alert: AlertRow, now_ns: int) -> str | None:
+        self.ledger.update_alert(alert.key, paged_ns=now_ns)
+        stored = self.ledger.held_message(alert.key)
+        if not stored:
+            return None
+        message = _message_from_json(stored)
+        message = replace(message, key=f"{message.key}:after-maintenance",
+                          title=f"【检修结束仍未恢复】{message.title}",
+                          text=f"检修时段已结束，以下告警仍未恢复：\n{message.text}",
+                          created_ns=now_ns)
+        self.inner.enqueue(message)
+        log.warning("alert %s about %s outlived its maintenance window: paged now",
+                    alert.key, alert.target)
+        return message.key
 
     def record_ack(self, identity: str, acked_ns: int) -> None:
         """Record when an alert was acknowledged (for acknowledgement times in reports)."""
