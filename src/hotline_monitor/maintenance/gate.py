@@ -1,4 +1,4 @@
-"""Holds pages about targets under maintenance, and drives the ledger from the message flow.
+"""Hold pages about targets under maintenance, and feed the ledger from the message flow.
 
 `MaintenanceGate` is a `MessageSink` placed between the alerting engine and
 the outbox. For each paging message (alert, repeat, escalation, the
@@ -68,7 +68,7 @@ class MaintenanceGate:
             return True
         if known is not None and known.window_id is not None and known.paged_ns is None:
             # The window ended before the minute tick released the held page:
-            # send it first, so the page that says why comes before this one.
+            # send it first, so the page that explains why arrives before this one.
             self._release(known, message.created_ns)
         self._record(message, None, paged=True)
         return self.inner.enqueue(message)

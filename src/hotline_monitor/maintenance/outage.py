@@ -2,8 +2,8 @@
 
 The interruption clock calls `started`, `ended`, and the scheduler calls
 `due` every minute. An interruption that starts inside a maintenance window
-whose scope covers the service is recorded apart and sends nothing; if it is
-still going when the window ends, it is counted from the window's end and
+whose scope covers the service is recorded apart and sends nothing. If it is
+still going when the window ends, it is counted from the window's end, and
 the notices start then.
 """
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 class OutageNotices:
-    """Sends the bureau's outage notices and records interruptions in the ledger."""
+    """Outage notices to the bureau, and the interruptions they are about, in the ledger."""
 
     def __init__(self, config: OutageNoticeConfig, site: str, ledger: Ledger,
                  calendar: MaintenanceCalendar, sender: NoticeSender) -> None:
