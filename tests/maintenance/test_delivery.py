@@ -84,7 +84,7 @@ def test_notice_delivered_and_results_archived(tmp_path, capsys):
     assert len(server.messages) == 1
     mail = server.messages[0]
     assert mail["To"] == "noc@bureau.example.cn"
-    assert f"{start} 网络升级（MW-1）" in mail["Subject"]
+    assert mail["Subject"] == f"【检修通知】{start} 网络升级（MW-1）"
     assert "核心交换机升级" in mail.get_body(("plain",)).get_content()
     assert notice.delivered_ns is not None
     results = json.loads((tmp_path / "state" / "archive" / notice.archive.split("/archive/")[1]

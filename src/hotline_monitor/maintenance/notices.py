@@ -33,6 +33,9 @@ DeliveryLookup = Callable[[str], list[dict[str, Any]]]
 """Return the delivery results of one message key: dicts with at least `channel`,
 `address` and `state` (`sent` once the provider accepted it)."""
 
+DELIVERY_TEMPLATE = "bureau"
+"""Name of the delivery layer's templates (`notify/templates/*/bureau.j2`) for these notices."""
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -86,9 +89,12 @@ class NoticeSender:
     def build(self, key: str, kind: str, template: str, context: dict[str, Any],
               severity: str = "info", message_kind: str = "notice") -> OutgoingMessage:
         title, text = self.renderer.render(template, {"bureau": self.bureau_name, **context})
+        # The delivery layer renders every bureau notice with its `bureau`
+        # templates: the title as written here, without a severity mark.
         return OutgoingMessage(key=key, kind=message_kind, severity=severity, title=title,
                                text=text, recipients=bureau_recipients(self.bureau),
-                               template=template, context={"notice": kind, **_plain(context)})
+                               template=DELIVERY_TEMPLATE,
+                               context={"notice": kind, **_plain(context)})
 
     def send(self, message: OutgoingMessage, kind: str, now_ns: int, *,
              window_id: int | None = None, interruption_id: int | None = None,

@@ -14,6 +14,7 @@ from hotline_monitor.maintenance.scope import known_targets, parse_scope
 from hotline_monitor.maintenance.service import ARCHIVE_DIR, MaintenanceService
 from hotline_monitor.maintenance.timeinput import local_minutes, parse_local_time
 from hotline_monitor.maintenance.windows import STATE_NAMES, WindowRequest
+from hotline_monitor.notify.render import Renderer
 from hotline_monitor.reading import now_ns
 from hotline_monitor.timeutil import local_text
 
@@ -112,10 +113,12 @@ def _dry_run(config, request: WindowRequest, now: int) -> int:
         service.close()
     recipients = "、".join(f"{r.channel}:{r.address}" if r.address else r.channel
                           for r in message.recipients) or "（未配置 bureau 收件人）"
+    # Rendered by the delivery layer, as the e-mail's plain-text part reads.
+    rendered = Renderer(config.notify.templates_dir).render(message, "text")
     print(f"收件人：{recipients}")
-    print(f"标题：{message.title}")
+    print(f"标题：{rendered.subject}")
     print()
-    print(message.text, end="")
+    print(rendered.body)
     print("\n（预览：未保存、未发送）")
     return 0
 
