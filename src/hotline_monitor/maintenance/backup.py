@@ -25,7 +25,10 @@ PREFIX = "ledger-"
 
 
 def backup(ledger_path: Path, archive_dir: Path, folder: Path, keep: int, now_ns: int) -> Path:
-    """Write `ledger-YYYYMMDDTHHMMSSZ.sqlite` to `folder`, mirror the archive, keep the newest `keep`."""
+    """Write `ledger-YYYYMMDDTHHMMSSZ.sqlite` to `folder` and mirror the archive.
+
+    Only the newest `keep` ledger backups are kept.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.fromtimestamp(now_ns / NS, UTC).strftime("%Y%m%dT%H%M%SZ")
     target = folder / f"{PREFIX}{stamp}.sqlite"

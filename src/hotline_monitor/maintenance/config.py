@@ -87,7 +87,8 @@ def bureau_channel_problems(bureau: BureauConfig, channels: dict[str, Any]) -> l
             continue  # the console channel exists without configuration
         if channel is None:
             known = "、".join(sorted(channels)) or "（无）"
-            problems.append(f"bureau.{option} 指向的通道 {name!r} 不在 channels 中；已配置：{known}")
+            problems.append(f"bureau.{option} 指向的通道 {name!r} 不在 channels 中；"
+                            f"已配置：{known}")
         elif getattr(channel, "type", None) not in expected:
             problems.append(f"bureau.{option} 指向的通道 {name!r} 类型为 {channel.type}，"
                             f"应为 {' 或 '.join(expected)}")

@@ -18,7 +18,10 @@ from hotline_monitor.notify.message import MessageSink
 log = logging.getLogger(__name__)
 
 
-def open_outbox(config: Any) -> tuple[MessageSink | None, DeliveryLookup | None, Callable[[], None]]:
+OpenedOutbox = tuple[MessageSink | None, DeliveryLookup | None, Callable[[], None]]
+
+
+def open_outbox(config: Any) -> OpenedOutbox:
     """Return (sink, delivery lookup, close) for the configured outbox, or Nones without one."""
     try:
         from hotline_monitor.notify.outbox import Outbox  # type: ignore[import-not-found]

@@ -134,7 +134,8 @@ class NoticeSender:
                                   interruption_id=interruption_id, drill=message.drill)
         results = [{"state": "failed", "error": error}] if error else []
         self._write_results(message.key, folder, results, now_ns)
-        log.info("notice %s (%s) %s", message.key, kind, "enqueued" if accepted else "archived only")
+        outcome = "enqueued" if accepted else "archived only"
+        log.info("notice %s (%s) %s", message.key, kind, outcome)
         return True
 
     def archive_folder(self, key: str, now_ns: int) -> Path:
@@ -176,7 +177,8 @@ def _write_notice(folder: Path, message: OutgoingMessage, attachments: list[Path
     folder.mkdir(parents=True, exist_ok=True)
     recipients = "、".join(f"{r.channel}:{r.address}" if r.address else r.channel
                           for r in message.recipients) or "（无）"
-    header = f"标题：{message.title}\n收件人：{recipients}\n生成时间（UTC）：{_utc_text(message.created_ns)}\n\n"
+    header = (f"标题：{message.title}\n收件人：{recipients}\n"
+              f"生成时间（UTC）：{_utc_text(message.created_ns)}\n\n")
     (folder / "notice.txt").write_text(header + message.text, encoding="utf-8")
     for attachment in attachments:
         target = folder / attachment.name

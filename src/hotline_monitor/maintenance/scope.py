@@ -39,7 +39,8 @@ def parse_scope(text: str, known: dict[str, str]) -> tuple[list[str], list[str]]
     scope = [part.strip() for part in text.split(",") if part.strip()]
     problems: list[str] = []
     if not scope:
-        problems.append("--scope 不能为空：请列出受影响的 UPS、中继、主机、检查或服务的 id，用逗号分隔")
+        problems.append("--scope 不能为空：请列出受影响的 UPS、中继、主机、检查或服务的 id，"
+                        "用逗号分隔")
     for name in scope:
         if name not in known:
             listed = "、".join(sorted(known)) or "（无）"

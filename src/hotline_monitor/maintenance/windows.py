@@ -9,7 +9,12 @@ from hotline_monitor.maintenance.ledger import WindowRow
 from hotline_monitor.maintenance.timeinput import NS, hours_minutes, local_minutes
 from hotline_monitor.timeutil import format_duration
 
-STATE_NAMES = {"scheduled": "待开始", "active": "进行中", "completed": "已完成", "cancelled": "已取消"}
+STATE_NAMES = {
+    "scheduled": "待开始",
+    "active": "进行中",
+    "completed": "已完成",
+    "cancelled": "已取消",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,8 @@ from hotline_monitor.timeutil import SHANGHAI
 log = logging.getLogger(__name__)
 
 REPORTS_DIR = "reports"
-NO_PDF_ENGINE = "未安装 PDF 生成工具（weasyprint、wkhtmltopdf 或 chromium），本次只生成 HTML 和 Excel。"
+NO_PDF_ENGINE = ("未安装 PDF 生成工具（weasyprint、wkhtmltopdf 或 chromium），"
+                 "本次只生成 HTML 和 Excel。")
 
 
 @dataclass

@@ -58,5 +58,6 @@ def html_to_pdf(html_path: Path, pdf_path: Path) -> str | None:
     result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S,
                             check=False)
     if result.returncode != 0 or not pdf_path.exists():
-        raise RuntimeError(f"{name} 生成 PDF 失败（退出码 {result.returncode}）：{result.stderr[-500:]}")
+        raise RuntimeError(f"{name} 生成 PDF 失败（退出码 {result.returncode}）："
+                           f"{result.stderr[-500:]}")
     return name

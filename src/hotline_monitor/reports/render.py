@@ -12,7 +12,7 @@ from openpyxl.styles import Font
 
 from hotline_monitor.maintenance.ledger import NoticeRow
 from hotline_monitor.maintenance.timeinput import NS
-from hotline_monitor.reports.figures import ReportFigures
+from hotline_monitor.reports.figures import CountedInterruption, ReportFigures
 from hotline_monitor.reports.svg import bar_chart
 from hotline_monitor.timeutil import SHANGHAI, format_duration, local_text
 
@@ -34,7 +34,8 @@ def rows(figures: ReportFigures) -> dict[str, list[dict[str, Any]]]:
         "duration_s": round(item.duration_s),
         "cause": item.row.cause,
         "breach": item.breach,
-        "note": f"检修 MW-{item.row.window_id} 结束后仍未恢复，自检修结束起计" if item.row.window_id else "",
+        "note": (f"检修 MW-{item.row.window_id} 结束后仍未恢复，自检修结束起计"
+                 if item.row.window_id else ""),
     } for item in figures.interruptions]
     in_window = [{
         "start": local_text(item.row.start_ns),
@@ -48,7 +49,8 @@ def rows(figures: ReportFigures) -> dict[str, list[dict[str, Any]]]:
         "end": local_text(event.end_ns) if event.end_ns else "未结束",
         "duration": format_duration(figures.battery_seconds(event)),
         "duration_s": round(figures.battery_seconds(event)),
-        "runtime": format_duration(event.min_runtime_s) if event.min_runtime_s is not None else "未知",
+        "runtime": (format_duration(event.min_runtime_s)
+                    if event.min_runtime_s is not None else "未知"),
         "runtime_s": event.min_runtime_s,
     } for event in figures.battery]
     windows = [{
@@ -93,15 +95,16 @@ def write_html(figures: ReportFigures, site: str, path: Path, now_ns: int) -> No
     longest = figures.longest
     limit = format_duration(figures.limit_s)
     acks = figures.ack_seconds
-    ack_text = (f"{len(acks)} 条已确认，中位数 {format_duration(figures.ack_median_s or 0)}，"
-                f"最长 {format_duration(figures.ack_max_s or 0)}") if acks else "本期没有已确认的告警"
+    ack_text = "本期没有已确认的告警"
+    if acks:
+        ack_text = (f"{len(acks)} 条已确认，中位数 {format_duration(figures.ack_median_s or 0)}，"
+                    f"最长 {format_duration(figures.ack_max_s or 0)}")
     html = environment.get_template("report.html.j2").render(
         title=report_title(figures), site=site, f=figures,
         period_text=f"{local_text(figures.period.start_ns)} 至 {local_text(figures.period.end_ns)}",
         generated=local_text(now_ns), availability=percent(figures.availability),
         downtime=format_duration(figures.downtime_s),
-        longest=(f"{format_duration(longest.duration_s)}（{local_text(longest.counted_start_ns or 0)} 起）"
-                 if longest else "无"),
+        longest=_longest_text(longest),
         limit=limit, notice_hours=f"{figures.notice_hours:g}", counts=figures.alert_counts(),
         ack_text=ack_text, chart_downtime=_downtime_chart(figures),
         chart_interruptions=bar_chart(
@@ -112,6 +115,13 @@ def write_html(figures: ReportFigures, site: str, path: Path, now_ns: int) -> No
                                [float(v) for v in figures.alert_counts().values()], "条"),
         **tables)
     path.write_text(html, encoding="utf-8")
+
+
+def _longest_text(longest: CountedInterruption | None) -> str:
+    if longest is None:
+        return "无"
+    start = local_text(longest.counted_start_ns or longest.row.start_ns)
+    return f"{format_duration(longest.duration_s)}（{start} 起）"
 
 
 def report_title(figures: ReportFigures) -> str:
@@ -184,7 +194,8 @@ def write_excel(figures: ReportFigures, site: str, path: Path) -> None:
     _sheet(workbook, "电池供电", ["UPS", "开始", "结束", "时长（秒）", "最低剩余时间（秒）"],
            [[r["ups"], r["start"], r["end"], r["duration_s"], r["runtime_s"]]
             for r in tables["battery"]])
-    _sheet(workbook, "检修", ["编号", "类别", "开始", "结束", "范围", "提前小时", "满足提前量", "备注"],
+    _sheet(workbook, "检修",
+           ["编号", "类别", "开始", "结束", "范围", "提前小时", "满足提前量", "备注"],
            [[f"MW-{r['id']}", r["kind"], r["start"], r["end"], r["scope"], r["notice_hours"],
              "是" if r["enough"] else "否", r["note"]] for r in tables["windows"]])
     _sheet(workbook, "告警", ["时间", "级别", "对象", "内容", "确认用时（秒）", "检修"],

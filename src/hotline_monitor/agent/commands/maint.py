@@ -32,16 +32,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands.required = True
 
     add = _with_config(commands.add_parser("add", help="登记检修并立即向大数据局发送检修通知"))
-    add.add_argument("--kind", required=True, help="类别：线路检修、工程割接、网络升级、设备维护或配置中的类别")
+    add.add_argument("--kind", required=True,
+                     help="类别：线路检修、工程割接、网络升级、设备维护或配置中的类别")
     add.add_argument("--start", required=True, help="开始时间（北京时间），如 \"2026-12-10 01:00\"")
     add.add_argument("--end", required=True, help="结束时间（北京时间）")
-    add.add_argument("--scope", required=True, help="受影响的 UPS、中继、主机、检查或服务的 id，逗号分隔")
+    add.add_argument("--scope", required=True,
+                     help="受影响的 UPS、中继、主机、检查或服务的 id，逗号分隔")
     add.add_argument("--description", required=True, help="工作内容")
     add.add_argument("--impact", required=True, help="预计影响")
     add.add_argument("--contact", required=True, help="联系人及电话")
-    add.add_argument("--emergency", action="store_true", help="紧急检修：允许提前量不足，报告中标记为迟报")
+    add.add_argument("--emergency", action="store_true",
+                     help="紧急检修：允许提前量不足，报告中标记为迟报")
     add.add_argument("--reason", default="", help="紧急检修的原因（与 --emergency 一起用）")
-    add.add_argument("--dry-run", action="store_true", help="只显示大数据局将收到的通知，不保存、不发送")
+    add.add_argument("--dry-run", action="store_true",
+                     help="只显示大数据局将收到的通知，不保存、不发送")
     add.set_defaults(handler=handle_add)
 
     _with_config(commands.add_parser("list", help="列出检修")).set_defaults(handler=handle_list)

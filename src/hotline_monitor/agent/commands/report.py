@@ -60,7 +60,8 @@ def handle(args: argparse.Namespace) -> int:
     figures = files.figures
     for note in files.notes:
         print(note)
-    print(f"{period.title}：可用率 {percent(figures.availability)}，中断 {len(figures.interruptions)} 次，"
+    print(f"{period.title}：可用率 {percent(figures.availability)}，"
+          f"中断 {len(figures.interruptions)} 次，"
           f"超时 {len(figures.breaches)} 次")
     for path in files.paths:
         print(f"已生成 {path}")
