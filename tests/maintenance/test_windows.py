@@ -37,6 +37,7 @@ def test_window_with_49_hours_notice_accepted(service, bureau_sink):
     assert notice.kind == "notice"
     assert notice.title == "【检修通知】2026-12-10 01:00 线路检修（MW-1）"
     assert "提前 49 小时 发出（规定不少于 48 小时）" in notice.text
+    assert "联系人：张工 13800000000\n\n本通知提前 49 小时 发出" in notice.text
     assert "主机房" not in notice.title
     recipients = {(r.channel, r.address) for r in notice.recipients}
     assert recipients == {("mail", "noc@bureau.example.cn"), ("mail", "duty@bureau.example.cn"),

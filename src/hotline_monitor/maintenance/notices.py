@@ -59,7 +59,8 @@ class NoticeRenderer:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
-            keep_trailing_newline=False,
+            # Kept so that an included block ends its last line.
+            keep_trailing_newline=True,
             autoescape=False,
         )
 
