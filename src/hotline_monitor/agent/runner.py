@@ -19,7 +19,6 @@ from hotline_monitor.agent.poller import Poller
 from hotline_monitor.agent.sinks.factory import build_sink
 from hotline_monitor.agent.writer import BufferedWriter
 from hotline_monitor.alerting.engine import AlertEngine
-from hotline_monitor.alerting.notify import AlertLog
 from hotline_monitor.collectors.base import Collector
 from hotline_monitor.collectors.registry import build_collectors
 from hotline_monitor.config.model import Config
@@ -29,6 +28,7 @@ log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 1.0
 SELF_REPORT_INTERVAL_S = 60.0
+ALERT_TICK_INTERVAL_S = 1.0
 
 
 class Agent:
@@ -42,8 +42,8 @@ class Agent:
         self.sink = build_sink(config)
         batch_size = config.influxdb.batch_size if config.influxdb else 5000
         self.writer = BufferedWriter(self.sink, batch_size=batch_size)
-        self.alert_log = AlertLog(config.state_dir / "alerts.jsonl", console=config.alerting.console)
-        self.engine = AlertEngine(config, self.alert_log) if config.role != "agent" else None
+        self.engine = (AlertEngine(config, write=self._write_derived)
+                       if config.role != "agent" else None)
         self.invalid_values = 0
         self._poll_ms_total = 0.0
         self._polls_since_report = 0
@@ -64,6 +64,16 @@ class Agent:
         self.writer.add([reading.to_line() for reading in readings])
         if self.engine is not None:
             self.engine.observe(readings)
+
+    def _write_derived(self, readings: list[Reading]) -> None:
+        # Readings the engine derives (service, alert_event) go to storage only.
+        self.writer.add([reading.to_line() for reading in readings])
+
+    async def _alert_tick(self) -> None:
+        # A coroutine, so that APScheduler runs it on the event loop's thread,
+        # the thread that owns the engine's SQLite connection.
+        if self.engine is not None:
+            self.engine.tick()
 
     def self_reading(self) -> Reading:
         polls = self._polls_since_report
@@ -110,6 +120,9 @@ class Agent:
                           max_instances=1, coalesce=True, id="flush")
         scheduler.add_job(lambda: self.submit([self.self_reading()]), "interval",
                           seconds=SELF_REPORT_INTERVAL_S, id="self-report")
+        if self.engine is not None:
+            scheduler.add_job(self._alert_tick, "interval", seconds=ALERT_TICK_INTERVAL_S,
+                              max_instances=1, coalesce=True, id="alert-tick")
         scheduler.start()
         log.info("agent started: site %s, %d targets, writing to %s", self.config.site,
                  len(self.pollers), self.sink.name)
@@ -125,3 +138,5 @@ class Agent:
         for poller in self.pollers:
             await poller.collector.close()
         await self.sink.close()
+        if self.engine is not None:
+            self.engine.close()

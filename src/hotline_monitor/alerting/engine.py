@@ -1,142 +1,163 @@
-"""The alerting engine: turns readings into firing and resolved alert messages.
+"""The alerting engine: readings in, alert state in SQLite, messages to a `MessageSink`.
 
-It sees readings and collector health; it never polls. Each alert fires once
-and resolves once with its duration. Alert state is kept in `alerts_state.json`
-in the state folder, so a restart (or the next `run --once`) does not repeat a
-message already sent.
+It sees readings and collector health; it never polls. `observe(readings)`
+evaluates the rules on each batch, `tick(now)` (called every second by the
+runner) evaluates what depends on time alone: absence, dates, escalation
+steps, repeats and the interruption clock. Both store every state change
+before any message is sent.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-from dataclasses import dataclass
-from pathlib import Path
+import time
+from collections.abc import Callable
 
-from hotline_monitor.alerting.notify import AlertLog, AlertMessage
-from hotline_monitor.alerting.ups_rules import UPS_RULES
+from hotline_monitor.alerting.config import AlertingConfig
+from hotline_monitor.alerting.dispatch import NS, Dispatcher
+from hotline_monitor.alerting.forecast import BatteryForecast
+from hotline_monitor.alerting.interruption import (
+    InterruptionClock,
+    MaintenanceCheck,
+    never_in_maintenance,
+)
+from hotline_monitor.alerting.notify import ConsoleSink
+from hotline_monitor.alerting.oncall import OncallConfig
+from hotline_monitor.alerting.rules import Event, RuleEvaluator
+from hotline_monitor.alerting.store import AlertRow, AlertStore
+from hotline_monitor.alerting.texts import summary_text
+from hotline_monitor.alerting.ups_pack import active_rules
 from hotline_monitor.config.model import Config
-from hotline_monitor.reading import Reading, now_ns
-from hotline_monitor.timeutil import format_duration
+from hotline_monitor.notify.message import MessageSink
+from hotline_monitor.reading import Reading
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(slots=True)
-class _Firing:
-    severity: str
-    since_ns: int
-    text: str
+Clock = Callable[[], int]
+"""Returns the current UTC time in nanoseconds."""
 
 
 class AlertEngine:
-    def __init__(self, config: Config, alert_log: AlertLog) -> None:
+    """Evaluates rules, keeps alert state and hands due messages to the sink."""
+
+    def __init__(self, config: Config, sink: MessageSink | None = None, *,
+                 clock: Clock = time.time_ns,
+                 write: Callable[[list[Reading]], None] | None = None,
+                 is_in_maintenance: MaintenanceCheck = never_in_maintenance) -> None:
         self.config = config
-        self.alert_log = alert_log
-        self.state_path = config.state_dir / "alerts_state.json"
-        self.firing: dict[tuple[str, str], _Firing] = self._load_state()
-        self._failures: dict[str, int] = {}
-        self._names = {ups.id: ups.display_name for ups in config.ups}
+        self.alerting: AlertingConfig = config.alerting
+        self.clock = clock
+        self.write = write
+        self.sink = sink or ConsoleSink(config.state_dir / "alerts.jsonl",
+                                        console=self.alerting.console)
+        self.store = AlertStore(config.state_dir / "alerts.sqlite")
+        self.names = {ups.id: ups.display_name for ups in config.ups}
+        oncall: OncallConfig = config.oncall
 
-    def observe(self, readings: list[Reading]) -> list[AlertMessage]:
-        """Evaluate the rules on new readings; send and return the resulting messages."""
-        messages: list[AlertMessage] = []
+        forecast = self.alerting.forecast
+        self.evaluator = RuleEvaluator(
+            active_rules(self.alerting), self.alerting.flapping,
+            lambda: BatteryForecast(forecast.cutoff_pct, forecast.min_readings, forecast.min_span),
+            {ups.id: ups.battery_replace_due for ups in config.ups if ups.battery_replace_due},
+        )
+        self.dispatcher = Dispatcher(self.store, self.sink, self.alerting, oncall,
+                                     config.public_url, self.display_name)
+        self.clock_of_interruption: InterruptionClock | None = None
+        if self.alerting.interruption and self.alerting.interruption.conditions:
+            self.clock_of_interruption = InterruptionClock(
+                self.alerting.interruption, config.site, self.store, self.sink, oncall,
+                is_in_maintenance)
+        self._restore()
+
+    def display_name(self, target: str) -> str:
+        return self.names.get(target, target)
+
+    def observe(self, readings: list[Reading]) -> int:
+        """Evaluate the rules on new readings; return how many messages were sent."""
+        now_ns = self.clock()
+        derived: list[Reading] = []
         for reading in readings:
-            if reading.measurement == "ups":
-                messages += self._evaluate_ups(reading)
-            elif reading.measurement == "target" and reading.tags.get("kind", "").startswith("ups"):
-                messages += self._evaluate_reachability(reading)
+            for event in self.evaluator.evaluate(reading):
+                derived += self._apply(event)
+        if self.clock_of_interruption is not None:
+            derived += self.clock_of_interruption.observe(readings, now_ns)
+        self._write(derived)
+        return self.dispatcher.run(now_ns)
 
-        for message in messages:
-            self.alert_log.send(message)
-        if messages:
-            self._save_state()
-        return messages
+    def tick(self, now: float | None = None) -> int:
+        """Evaluate time-based rules and send what is due; `now` in seconds (default: the clock)."""
+        now_ns = self.clock() if now is None else int(now * NS)
+        derived: list[Reading] = []
+        for event in self.evaluator.tick(now_ns / NS):
+            derived += self._apply(event)
+        if self.clock_of_interruption is not None:
+            self.clock_of_interruption.tick(now_ns)
+        self._write(derived)
+        return self.dispatcher.run(now_ns)
 
-    def _evaluate_ups(self, reading: Reading) -> list[AlertMessage]:
-        ups_id = reading.tags.get("ups", "")
-        rules = self.config.alerting.ups
-        messages = []
-        for rule in UPS_RULES:
-            holds = rule.check(reading.fields, rules)
-            if holds is None:
-                continue
-            text = f"{self._names.get(ups_id, ups_id)}：{rule.describe(reading.fields, rules)}"
-            message = self._transition(rule.name, ups_id, rule.severity, holds, text,
-                                       reading.time_ns)
-            if message:
-                messages.append(message)
-        return messages
+    def acknowledge(self, group_id: int, by: str) -> bool:
+        return self.store.acknowledge(group_id, by, self.clock())
 
-    def _evaluate_reachability(self, reading: Reading) -> list[AlertMessage]:
-        target = reading.tags.get("target", "")
-        up = reading.fields.get("up")
-        if up == 1.0:
-            self._failures[target] = 0
-        else:
-            self._failures[target] = self._failures.get(target, 0) + 1
-        threshold = self.config.alerting.ups.unreachable_after
-        holds = self._failures[target] >= threshold
-        if not holds and up != 1.0:
-            # Still counting failures: neither raise nor clear yet.
+    def close(self) -> None:
+        self.store.close()
+
+    def _write(self, readings: list[Reading]) -> None:
+        if readings and self.write is not None:
+            self.write(readings)
+
+    def _restore(self) -> None:
+        for alert in self.store.open_alerts():
+            pending = alert.pending_ns / NS if alert.state == "pending" and alert.pending_ns else None
+            self.evaluator.restore(alert.rule, alert.series, alert.target,
+                                   alert.state != "pending", pending)
+
+    def _apply(self, event: Event) -> list[Reading]:
+        """Store one state change; return its `alert_event` reading for Grafana annotations."""
+        rule = event.rule
+        time_ns = int(event.time_s * NS)
+        current = self.store.find_open(rule.name, event.series)
+        extra = {"target": self.display_name(event.target), "due": self._due(event.target)}
+        summary = summary_text(rule, event.series, event.value, event.detail, extra)
+
+        if event.kind == "pending":
+            if current is None:
+                self.store.insert_alert(rule.name, event.series, event.target, rule.severity,
+                                        "pending", summary, event.value, time_ns)
             return []
-        name = self._names.get(target, target)
-        text = f"{name}：UPS 通信中断，连续 {self._failures[target]} 次轮询无应答"
-        message = self._transition("ups_unreachable", target, "critical", holds, text,
-                                   reading.time_ns)
-        return [message] if message else []
+        if event.kind == "cancel":
+            if current is not None and current.state == "pending":
+                self.store.delete_alert(current.id)
+            return []
+        if event.kind == "flapping":
+            if current is not None:
+                self.store.update_alert(current.id, flapping=1)
+            log.warning("rule %s on %s is flapping; holding it firing", rule.name, event.series)
+            return []
+        if event.kind == "fire":
+            self._fire(event, current, summary, time_ns)
+        elif current is not None:
+            self.store.update_alert(current.id, state="resolved", resolved_ns=time_ns, flapping=0)
+            log.info("alert %s on %s resolved", rule.name, event.series)
+        return [Reading("alert_event", {"site": self.config.site, "rule": rule.name,
+                                        "severity": rule.severity, "target": event.target},
+                        {"state": "firing" if event.kind == "fire" else "resolved",
+                         "message": summary}, time_ns)]
 
-    def _transition(self, rule: str, target: str, severity: str, holds: bool, text: str,
-                    time_ns: int) -> AlertMessage | None:
-        key = (rule, target)
-        current = self.firing.get(key)
-        if holds and current is None:
-            self.firing[key] = _Firing(severity, time_ns, text)
-            return AlertMessage(rule, target, severity, "firing", text, time_ns)
-        if not holds and current is not None:
-            del self.firing[key]
-            duration = max(0.0, (time_ns - current.since_ns) / 1e9)
-            resolved_text = f"{current.text.split('：', 1)[0]}：已恢复（{_RESOLVED.get(rule, rule)}），持续 {format_duration(duration)}"
-            return AlertMessage(rule, target, severity, "resolved", resolved_text, time_ns,
-                                duration)
-        return None
+    def _fire(self, event: Event, current: AlertRow | None, summary: str, time_ns: int) -> None:
+        rule = event.rule
+        if current is None:
+            alert_id = self.store.insert_alert(rule.name, event.series, event.target,
+                                               rule.severity, "firing", summary, event.value,
+                                               time_ns)
+        else:
+            alert_id = current.id
+            self.store.update_alert(alert_id, state="firing", fired_ns=time_ns, summary=summary,
+                                    value=event.value)
+        group = self.store.open_group_for(event.target)
+        group_id = group.id if group else self.store.insert_group(event.target, time_ns)
+        self.store.update_alert(alert_id, group_id=group_id)
+        log.warning("alert %s fired on %s: %s", rule.name, event.series, summary)
 
-    def open_alerts(self) -> list[tuple[str, str, _Firing]]:
-        return [(rule, target, firing) for (rule, target), firing in self.firing.items()]
-
-    def _load_state(self) -> dict[tuple[str, str], _Firing]:
-        try:
-            raw = json.loads(self.state_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as err:
-            log.error("alert state %s unreadable, starting empty: %s", self.state_path, err)
-            return {}
-        return {
-            (item["rule"], item["target"]): _Firing(item["severity"], item["since_ns"], item["text"])
-            for item in raw
-        }
-
-    def _save_state(self) -> None:
-        items = [
-            {"rule": rule, "target": target, "severity": firing.severity,
-             "since_ns": firing.since_ns, "text": firing.text}
-            for (rule, target), firing in self.firing.items()
-        ]
-        temporary = self.state_path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
-        os.replace(temporary, self.state_path)
-
-
-_RESOLVED = {
-    "ups_on_battery": "市电恢复",
-    "ups_on_bypass": "退出旁路",
-    "ups_battery_low": "电池电量恢复",
-    "ups_battery_depleted": "电池不再耗尽",
-    "ups_runtime_low": "后备时间恢复",
-    "ups_overload": "负载恢复正常",
-    "ups_unreachable": "通信恢复",
-}
-
-__all__ = ["AlertEngine", "now_ns"]
+    def _due(self, ups_id: str) -> str:
+        ups = self.config.ups_by_id(ups_id)
+        return ups.battery_replace_due or "" if ups else ""

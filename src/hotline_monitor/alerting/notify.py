@@ -1,48 +1,55 @@
-"""Where alert messages go before the channel layer exists: console and alert log."""
+"""A `MessageSink` for when no outbox is configured: the console and `alerts.jsonl`.
+
+Each message is appended as one JSON line and flushed before `enqueue`
+returns. Keys already in the file are known, so enqueueing a message again
+after a restart does nothing, as the `MessageSink` contract asks.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
-from hotline_monitor.timeutil import local_text
+from hotline_monitor.notify.message import OutgoingMessage
 
-SEVERITY_NAMES = {"info": "提示", "warning": "警告", "critical": "严重", "emergency": "紧急"}
-
-
-@dataclass(slots=True)
-class AlertMessage:
-    """One alert event: firing or resolved, with its Chinese text."""
-
-    rule: str
-    target: str
-    severity: str
-    state: str
-    """`firing` or `resolved`."""
-    text: str
-    time_ns: int
-    duration_s: float | None = None
-
-    def headline(self) -> str:
-        tag = "恢复" if self.state == "resolved" else SEVERITY_NAMES.get(self.severity, self.severity)
-        return f"【{tag}】{local_text(self.time_ns)} {self.text}"
+log = logging.getLogger(__name__)
 
 
-class AlertLog:
-    """Appends every alert event as one JSON line to `alerts.jsonl`; echoes to the console."""
+class ConsoleSink:
+    """Writes messages to `alerts.jsonl` (fsynced) and echoes them to standard output."""
 
     def __init__(self, path: Path, console: bool = True) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.console = console
+        self.keys = self._known_keys()
 
-    def send(self, message: AlertMessage) -> None:
+    def _known_keys(self) -> set[str]:
+        keys: set[str] = set()
+        try:
+            with self.path.open(encoding="utf-8") as handle:
+                for line in handle:
+                    try:
+                        keys.add(json.loads(line)["key"])
+                    except (ValueError, KeyError, TypeError):
+                        log.warning("%s: skipping an unreadable line", self.path)
+        except FileNotFoundError:
+            pass
+        return keys
+
+    def enqueue(self, message: OutgoingMessage) -> bool:
+        if message.key in self.keys:
+            return False
         record = asdict(message)
-        record["headline"] = message.headline()
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             handle.flush()
+            os.fsync(handle.fileno())
+        self.keys.add(message.key)
         if self.console:
-            print(message.headline(), file=sys.stdout, flush=True)
+            print(f"{message.title}\n{message.text}\n", file=sys.stdout, flush=True)
+        return True

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from hotline_monitor.alerting.config import AlertingConfig
+from hotline_monitor.alerting.oncall import OncallConfig
 from hotline_monitor.config.types import Duration, Identifier, Interval, StrictModel
 
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
@@ -113,23 +115,6 @@ class LocalStoreConfig(StrictModel):
     retention: Duration = 7 * 86400.0
 
 
-class UpsRulesConfig(StrictModel):
-    """Thresholds of the built-in UPS alerts."""
-
-    runtime_warning: Duration = 1800.0
-    """Alert when the remaining runtime falls under this many seconds."""
-    overload_pct: Annotated[float, Field(gt=0, le=200)] = 90.0
-    unreachable_after: Annotated[int, Field(ge=1, le=100)] = 3
-    """Consecutive failed polls before a UPS counts as unreachable."""
-
-
-class AlertingConfig(StrictModel):
-    """The alerting engine's settings."""
-
-    ups: UpsRulesConfig = UpsRulesConfig()
-    console: bool = True
-
-
 class Config(StrictModel):
     """The whole configuration file."""
 
@@ -142,6 +127,9 @@ class Config(StrictModel):
     local_store: LocalStoreConfig = LocalStoreConfig()
     ups: list[UpsConfig] = []
     alerting: AlertingConfig = AlertingConfig()
+    oncall: OncallConfig = OncallConfig()
+    public_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/.*)?$")] | None = None
+    """Base of the acknowledgement links put into messages."""
 
     def ups_by_id(self, ups_id: str) -> UpsConfig | None:
         return next((ups for ups in self.ups if ups.id == ups_id), None)
