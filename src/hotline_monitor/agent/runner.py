@@ -18,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from hotline_monitor.agent.poller import Poller
 from hotline_monitor.agent.sinks.factory import build_sink
 from hotline_monitor.agent.writer import BufferedWriter
+from hotline_monitor.alerting.ack_server import AckServer, parse_listen
 from hotline_monitor.alerting.engine import AlertEngine
 from hotline_monitor.collectors.base import Collector
 from hotline_monitor.collectors.registry import build_collectors
@@ -124,15 +125,26 @@ class Agent:
             scheduler.add_job(self._alert_tick, "interval", seconds=ALERT_TICK_INTERVAL_S,
                               max_instances=1, coalesce=True, id="alert-tick")
         scheduler.start()
+        ack_server = await self._start_ack_server()
         log.info("agent started: site %s, %d targets, writing to %s", self.config.site,
                  len(self.pollers), self.sink.name)
 
         await stop.wait()
         scheduler.shutdown(wait=False)
+        if ack_server is not None:
+            await ack_server.close()
         log.info("agent stopping: flushing %d pending readings", self.writer.pending)
         flushed = await self.writer.flush()
         await self.close()
         return 0 if flushed else 1
+
+    async def _start_ack_server(self) -> AckServer | None:
+        alerting = self.config.alerting
+        if self.engine is None or not alerting.ack_listen or not alerting.ack_secret:
+            return None
+        server = AckServer(self.engine.store, alerting.ack_secret)
+        await server.start(*parse_listen(alerting.ack_listen))
+        return server
 
     async def close(self) -> None:
         for poller in self.pollers:

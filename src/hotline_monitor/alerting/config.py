@@ -57,6 +57,8 @@ class RuleConfig(StrictModel):
     count: Annotated[int, Field(ge=1, le=1000)] = 1
     after: Duration | None = None
     across: str = "line"
+    members: Annotated[int, Field(ge=2, le=64)] = 3
+    """`spread`: how many series (phases) must be known before the spread counts."""
     days_before: Annotated[int, Field(ge=0, le=3650)] = 30
     summary: str = ""
     """Chinese text of the alert line; `{target}`, `{value}` and `{threshold}` are filled in."""

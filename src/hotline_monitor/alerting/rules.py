@@ -265,7 +265,7 @@ class RuleEvaluator:
         group = series_key(Reading(reading.measurement, group_tags, {}))
         members = self.spread_members.setdefault((rule.name, group), {})
         members[reading.tags.get(rule.across, "")] = value
-        if len(members) < 2:
+        if len(members) < rule.members:
             return []
 
         mean = sum(members.values()) / len(members)
