@@ -1,0 +1,88 @@
+"""`hotline-monitor alerts …`: exit codes and Chinese output."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from alerting.helpers import BASE, FakeClock, make_engine, ups
+
+from hotline_monitor.agent.cli import main
+from hotline_monitor.config.loader import load_config
+
+
+@pytest.fixture
+def site(tmp_path):
+    path = tmp_path / "site.yaml"
+    path.write_text(textwrap.dedent(BASE), encoding="utf-8")
+    return path
+
+
+def fire_mains_failure(path):
+    clock = FakeClock()
+    engine, _ = make_engine(load_config(path), clock)
+    engine.observe([ups(clock, output_source=5.0, alarms_present=1.0)])
+    engine.close()
+
+
+def test_list_empty(site, capsys):
+    assert main(["alerts", "list", "-c", str(site)]) == 0
+    assert capsys.readouterr().out == "当前没有未恢复的告警。\n"
+
+
+def test_list_shows_open_alerts(site, capsys):
+    fire_mains_failure(site)
+    assert main(["alerts", "list", "-c", str(site)]) == 0
+    out = capsys.readouterr().out
+    assert "#1 【严重】ups-main：告警中，未确认，开始于 2026-12-04 08:30:00" in out
+    assert "市电中断，UPS 转电池供电（08:30:00 起）" in out
+
+
+def test_ack_then_list(site, capsys):
+    fire_mains_failure(site)
+    assert main(["alerts", "ack", "1", "-c", str(site), "--by", "张三"]) == 0
+    assert "已确认告警 #1（ups-main），确认人 张三，升级通知已停止" in capsys.readouterr().out
+
+    assert main(["alerts", "list", "-c", str(site)]) == 0
+    assert "已确认（张三，" in capsys.readouterr().out
+
+
+def test_ack_unknown_id_exit_two(site, capsys):
+    assert main(["alerts", "ack", "7", "-c", str(site)]) == 2
+    assert "告警 #7 不存在" in capsys.readouterr().err
+
+
+def test_ack_bad_id_exit_two(site, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["alerts", "ack", "abc", "-c", str(site)])
+    assert exit_info.value.code == 2
+    assert "无效的 int 值：'abc'" in capsys.readouterr().err
+
+
+def test_silence_list_and_remove(site, capsys):
+    code = main(["alerts", "silence", "ups-*", "-c", str(site), "--for", "2h",
+                 "--reason", "更换电池", "--by", "李四"])
+    assert code == 0
+    assert "已添加静默 #1：ups-*" in capsys.readouterr().out
+
+    assert main(["alerts", "silences", "-c", str(site)]) == 0
+    out = capsys.readouterr().out
+    assert "#1 ups-*：至" in out
+    assert "原因：更换电池，操作人 李四" in out
+
+    assert main(["alerts", "unsilence", "1", "-c", str(site)]) == 0
+    assert main(["alerts", "silences", "-c", str(site)]) == 0
+    assert "当前没有生效中的静默" in capsys.readouterr().out
+    assert main(["alerts", "unsilence", "1", "-c", str(site)]) == 2
+
+
+def test_silence_bad_duration_exit_two(site, capsys):
+    code = main(["alerts", "silence", "ups-main", "-c", str(site), "--for", "soon",
+                 "--reason", "x"])
+    assert code == 2
+    assert "--for：时长格式无效：'soon'" in capsys.readouterr().err
+
+
+def test_missing_config_exit_two(tmp_path, capsys):
+    assert main(["alerts", "list", "-c", str(tmp_path / "none.yaml")]) == 2
+    assert "配置文件不存在" in capsys.readouterr().err
