@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hotline_monitor.errors import ConfigError
-from alerting.helpers import FakeClock, line, make_config, make_engine, target, ups
+from alerting.helpers import BASE, FakeClock, line, make_config, make_engine, target, ups
 
 TEMPERATURE_RULE = """
 alerting:
@@ -280,3 +280,21 @@ def test_flapping_holds_and_flags(tmp_path):
     engine.tick()
     assert sink.kinds()[-1] == "recovery"
     assert engine.store.open_alerts() == []
+
+
+def test_oncall_unknown_person_reported_with_line(tmp_path):
+    extra = """
+    alerting:
+      rules: []
+    """
+    base = BASE.replace("manager: wang", "manager: zhao")
+    with pytest.raises(ConfigError) as failure:
+        make_config(tmp_path, extra, base=base)
+    assert failure.value.problems == [
+        "site.yaml:8: oncall: manager 引用的人员 'zhao' 未在 people 中定义"]
+
+
+def test_bad_replacement_date_reported(tmp_path):
+    base = BASE.replace('"2027-01-10"', '"2027-02-30"')
+    with pytest.raises(ConfigError, match=r"ups\[0\]\.battery_replace_due: 应为日期"):
+        make_config(tmp_path, base=base)

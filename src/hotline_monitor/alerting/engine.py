@@ -160,4 +160,6 @@ class AlertEngine:
 
     def _due(self, ups_id: str) -> str:
         ups = self.config.ups_by_id(ups_id)
-        return ups.battery_replace_due or "" if ups else ""
+        if ups is None or ups.battery_replace_due is None:
+            return ""
+        return ups.battery_replace_due.isoformat()

@@ -102,7 +102,7 @@ class RuleEvaluator:
 
     def __init__(self, rules: Iterable[RuleConfig], flapping: FlappingConfig,
                  new_forecast: Callable[[], BatteryForecast],
-                 replace_due: dict[str, str] | None = None) -> None:
+                 replace_due: dict[str, date] | None = None) -> None:
         self.rules = [rule for rule in rules if rule.enabled]
         self.flapping = flapping
         self.new_forecast = new_forecast
@@ -290,8 +290,7 @@ class RuleEvaluator:
     def _check_dates(self, rule: RuleConfig, now_s: float) -> list[Event]:
         events: list[Event] = []
         today = datetime.fromtimestamp(now_s, SHANGHAI).date()
-        for ups_id, due_text in self.replace_due.items():
-            due = date.fromisoformat(due_text)
+        for ups_id, due in self.replace_due.items():
             series = f"date:{rule.name}:{ups_id}"
             state = self.states.get((rule.name, series))
             if state is None:

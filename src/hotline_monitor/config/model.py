@@ -8,6 +8,7 @@ every problem is reported at once.
 from __future__ import annotations
 
 import socket
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -67,7 +68,7 @@ class UpsConfig(StrictModel):
     snmp: SnmpTarget | None = None
     modbus: dict[str, Any] | None = None
     interval: Interval = 5.0
-    battery_replace_due: str | None = None
+    battery_replace_due: date | None = None
     """Date (YYYY-MM-DD) the battery is due for replacement."""
 
     @model_validator(mode="after")
