@@ -114,7 +114,7 @@ class BuiltinOverride(StrictModel):
 
 
 class ForecastConfig(StrictModel):
-    """How the battery forecast projects the time to cut-off."""
+    """Settings of the battery forecast's projection to cut-off."""
 
     cutoff_pct: Annotated[float, Field(ge=0, le=90)] = 10.0
     """Charge at which the UPS shuts its output off."""

@@ -76,13 +76,17 @@ class AlertEngine:
         """Evaluate the rules on new readings; return how many messages were sent."""
         now_ns = self.clock()
         derived: list[Reading] = []
+        changed: set[str] = set()
         for reading in readings:
             for event in self.evaluator.evaluate(reading):
                 derived += self._apply(event)
+                changed.add(event.target)
         if self.clock_of_interruption is not None:
             derived += self.clock_of_interruption.observe(readings, now_ns)
         self._write(derived)
-        return self.dispatcher.run(now_ns)
+        if not changed:
+            return 0
+        return self.dispatcher.run(now_ns, changed)
 
     def tick(self, now: float | None = None) -> int:
         """Evaluate time-based rules and send what is due; `now` in seconds (default: the clock)."""

@@ -8,7 +8,7 @@ UPS's latest estimate and the projections. An aged battery is the case this
 exists for: its UPS still reports the runtime of a new battery while the
 charge falls several percent a minute.
 
-The class knows nothing of rules or alerts, so the NUT server can reuse it.
+The class depends on no rule or alert code, so the NUT server can reuse it.
 """
 
 from __future__ import annotations

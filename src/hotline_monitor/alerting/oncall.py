@@ -50,7 +50,7 @@ class Person(StrictModel):
 
 
 class Duty(StrictModel):
-    """Who works one shift: the person on duty and the shift lead."""
+    """The people of one shift: the person on duty and the shift lead."""
 
     on_duty: Identifier
     lead: Identifier | None = None
@@ -90,7 +90,7 @@ class OncallConfig(StrictModel):
     channel_address: dict[str, AddressKind] = {
         "wecom": "wecom", "sms": "phone", "email": "email", "console": "none",
     }
-    """Which of a person's addresses each channel needs."""
+    """The kind of a person's address (wecom, phone, email, none) that each channel needs."""
     repeat_channels: list[str] = []
     """Channels for reminders of unacknowledged alerts; default: those of the first step."""
 

@@ -1,9 +1,9 @@
 """Alert state in SQLite (`state_dir/alerts.sqlite`).
 
-Tables: `alerts` (one row per alert, pending → firing → acknowledged →
-resolved), `groups` (alerts of one target that page as one message),
-`notifications` (every message handed to the sink, by its idempotency key),
-`silences` and `interruptions` (the SLA ledger's raw record). Every change is
+Tables: `alerts` has one row per alert (pending → firing → acknowledged →
+resolved). `groups` joins the alerts of one target that page as one message.
+`notifications` records every message handed to the sink, by its idempotency
+key. `silences` and `interruptions` (the SLA ledger's raw record) follow. Every change is
 committed before the engine acts on it, so a restart resumes where it stopped.
 """
 

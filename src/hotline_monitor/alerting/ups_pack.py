@@ -3,10 +3,10 @@
 A site switches a rule off or changes its values by name under
 `alerting.builtin`. Codes are those of RFC 1628: upsOutputSource battery(5)
 and bypass(4), upsBatteryStatus batteryLow(3) and batteryDepleted(4).
-Thresholds follow common practice for a double-conversion UPS of this size:
-output load over 90 % of rating, phase voltage outside 220 V ± 10 %
-(198–242 V), a phase imbalance over 20 %, battery temperature over 40 °C
-(VRLA life halves for each 10 °C above 25 °C).
+The thresholds are common defaults for a double-conversion UPS of this size,
+to be tuned per site. They are output load over 90 % of rating, phase voltage
+outside 220 V ± 10 % (198–242 V), phase imbalance over 20 %, and battery
+temperature over 40 °C, because VRLA batteries age fast when kept hot.
 """
 
 from __future__ import annotations
