@@ -106,3 +106,20 @@ def test_missing_fields_and_unknown_path(tmp_path):
     ]))
     assert missing.status_code == 403
     assert unknown.status_code == 404
+
+
+def test_ack_secret_from_file_and_length(tmp_path):
+    from hotline_monitor.errors import ConfigError
+    import pytest
+
+    (tmp_path / "ack.key").write_text("short\n", encoding="utf-8")
+    extra = """
+    alerting:
+      ack_listen: 127.0.0.1:8765
+      ack_secret_file: ack.key
+    """
+    with pytest.raises(ConfigError, match="ack_secret 至少 16 个字符"):
+        make_config(tmp_path, extra)
+
+    (tmp_path / "ack.key").write_text(SECRET + "\n", encoding="utf-8")
+    assert make_config(tmp_path, extra).alerting.ack_secret == SECRET

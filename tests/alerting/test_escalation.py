@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from alerting.helpers import FakeClock, ListSink, make_config, make_engine, ups
+from alerting.helpers import START_NS, FakeClock, ListSink, make_config, make_engine, ups
 
 from hotline_monitor.alerting.engine import AlertEngine
 from hotline_monitor.alerting.oncall import OncallConfig, duty_at, recipients_for
@@ -216,3 +216,14 @@ def test_night_shift_across_midnight():
     # 2026-12-05 23:00 Shanghai: the night shift of the 5th, which the default covers.
     later = datetime(2026, 12, 5, 15, 0, tzinfo=UTC)
     assert recipients_for(oncall, ["on_duty"], ["wecom"], later) == [Recipient("wecom", "wa")]
+
+
+def test_info_alert_neither_escalates_nor_repeats(tmp_path):
+    clock = FakeClock(START_NS + 7 * 86400 * 10**9)  # 30 days before the battery is due
+    engine, sink = make_engine(make_config(tmp_path), clock)
+    engine.tick()
+    for _ in range(4):
+        clock.advance(1800)
+        engine.tick()
+    assert sink.kinds() == ["alert"]
+    assert sink.messages[0].recipients == [ZHANG_WECOM]

@@ -94,6 +94,8 @@ class Agent:
         """Poll every target once, flush, evaluate alerts; return the exit code."""
         await asyncio.gather(*(self.poll_target(poller) for poller in self.pollers))
         self.submit([self.self_reading()])
+        if self.engine is not None:
+            self.engine.tick()
         flushed = await self.writer.flush()
         await self.close()
         if not flushed:

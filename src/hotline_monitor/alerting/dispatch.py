@@ -142,9 +142,9 @@ class Dispatcher:
         assert group.first_sent_ns is not None
         interval = self.alerting.repeat_interval * NS
         number = int((now_ns - group.first_sent_ns) // interval)
-        if number < 1:
-            return 0
         severity = _max_severity(open_alerts)
+        if number < 1 or severity == "info":
+            return 0
         elapsed = format_duration((now_ns - group.first_sent_ns) / NS)
         title = f"【重复提醒·{severity_name(severity)}】{self.display_name(group.target)}：已 {elapsed} 未确认（#{group.id}）"
         lines = [alert_line(a.severity, a.summary, a.state, a.fired_ns) for a in open_alerts]

@@ -108,7 +108,10 @@ class OncallConfig(StrictModel):
         if severity in self.escalation:
             return self.escalation[severity]
         if "default" in self.escalation:
-            return self.escalation["default"]
+            # An info alert (a battery due in a month) does not climb the chain
+            # to the manager unless the site writes a chain for info.
+            steps = self.escalation["default"]
+            return steps[:1] if severity == "info" else steps
         return [EscalationStep(after=0, to=["on_duty"], channels=["console"])]
 
 
