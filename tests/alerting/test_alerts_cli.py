@@ -34,14 +34,14 @@ def test_list_shows_open_alerts(site, capsys):
     fire_mains_failure(site)
     assert main(["alerts", "list", "-c", str(site)]) == 0
     out = capsys.readouterr().out
-    assert "#1 【严重】ups-main：告警中，未确认，开始于 2026-12-04 08:30:00" in out
+    assert "#1 【严重】主机房 UPS：告警中，未确认，开始于 2026-12-04 08:30:00" in out
     assert "市电中断，UPS 转电池供电（08:30:00 起）" in out
 
 
 def test_ack_then_list(site, capsys):
     fire_mains_failure(site)
     assert main(["alerts", "ack", "1", "-c", str(site), "--by", "张三"]) == 0
-    assert "已确认告警 #1（ups-main），确认人 张三，升级通知已停止" in capsys.readouterr().out
+    assert "已确认告警 #1（主机房 UPS），确认人 张三，升级通知已停止" in capsys.readouterr().out
 
     assert main(["alerts", "list", "-c", str(site)]) == 0
     assert "已确认（张三，" in capsys.readouterr().out

@@ -132,3 +132,19 @@ def test_restart_does_not_repeat_notices(tmp_path):
     engine.observe([trunk(clock, "ct-1", 0.0)])
     assert len(interruption_messages(sink)) == 2
     assert len(engine.store.interruptions()) == 1
+
+
+def test_restart_ends_only_after_cause_read_again(tmp_path):
+    clock, engine, sink, _ = build(tmp_path)
+    engine.observe([trunk(clock, "ct-1", 0.0)])
+    engine.close()
+
+    engine, _ = make_engine(make_config(tmp_path, INTERRUPTION), clock, sink)
+    clock.advance(30)
+    # A core check reading alone says nothing about the trunks that caused it.
+    engine.observe([Reading("check", {"site": "xz", "check": "core-1", "kind": "tcp"},
+                            {"up": 1.0}, clock.now_ns)])
+    assert engine.store.interruptions()[0].end_ns is None
+
+    engine.observe([trunk(clock, "ct-1", 1.0)])
+    assert engine.store.interruptions()[0].end_ns == clock.now_ns

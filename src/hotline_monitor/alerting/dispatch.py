@@ -217,8 +217,14 @@ class Dispatcher:
 
     def _send(self, key: str, group_id: int | None, kind: str, severity: str, title: str,
               text: str, recipients: list[Recipient], now_ns: int) -> int:
+        context: dict[str, object] = {}
+        if group_id is not None:
+            group = self.store.group(group_id)
+            target = group.target if group else ""
+            context = {"group_id": group_id, "target": target,
+                       "target_name": self.display_name(target)}
         return send_once(self.store, self.sink, key, group_id, kind, severity, title, text,
-                         recipients, now_ns)
+                         recipients, now_ns, context)
 
 
 def send_once(store: AlertStore, sink: MessageSink, key: str, group_id: int | None, kind: str,

@@ -73,7 +73,7 @@ class InterruptionClock:
 
         if interrupted and current is None:
             current = self._start(causes, now_ns)
-        elif not interrupted and current is not None and known:
+        elif not interrupted and current is not None and self._causes_known(current):
             self._end(current, now_ns)
             return [self._service_reading(True, 0.0, now_ns)]
         if current is None:
@@ -81,6 +81,12 @@ class InterruptionClock:
 
         self.tick(now_ns)
         return [self._service_reading(False, (now_ns - current.start_ns) / NS, now_ns)]
+
+    def _causes_known(self, current: InterruptionRow) -> bool:
+        # After a restart the latest values are gone: an interruption ends only
+        # once every condition that caused it has been read again.
+        causes = set(current.cause.split("；"))
+        return all(c.known() for c in self.conditions if c.config.cause in causes)
 
     def tick(self, now_ns: int) -> None:
         """Send the +10, +20, +25 minute notices and record the breach when due."""

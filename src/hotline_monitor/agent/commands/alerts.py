@@ -58,6 +58,7 @@ def _config_option(parser: argparse.ArgumentParser) -> None:
 
 def _open_store(args: argparse.Namespace) -> AlertStore:
     config = load_config(args.config)
+    args.names = {ups.id: ups.display_name for ups in config.ups}
     return AlertStore(config.state_dir / "alerts.sqlite")
 
 
@@ -95,7 +96,8 @@ def handle_list(args: argparse.Namespace) -> int:
         silence = store.silence_for(group.target, now_ns)
         if silence is not None:
             state += f"，已静默至 {local_text(silence.until_ns)}（{silence.reason}）"
-        print(f"#{group.id} 【{severity_name(worst.severity)}】{group.target}："
+        name = args.names.get(group.target, group.target)
+        print(f"#{group.id} 【{severity_name(worst.severity)}】{name}："
               f"{state}，开始于 {local_text(group.opened_ns)}")
         for alert in alerts:
             print(f"   {alert_line(alert.severity, alert.summary, alert.state, alert.fired_ns)}")
@@ -114,7 +116,8 @@ def handle_ack(args: argparse.Namespace) -> int:
         return 0
     by = _user(args.by)
     store.acknowledge(args.id, by, time.time_ns())
-    print(f"已确认告警 #{args.id}（{group.target}），确认人 {by}，升级通知已停止")
+    name = args.names.get(group.target, group.target)
+    print(f"已确认告警 #{args.id}（{name}），确认人 {by}，升级通知已停止")
     return 0
 
 
