@@ -86,3 +86,14 @@ def test_silence_bad_duration_exit_two(site, capsys):
 def test_missing_config_exit_two(tmp_path, capsys):
     assert main(["alerts", "list", "-c", str(tmp_path / "none.yaml")]) == 2
     assert "配置文件不存在" in capsys.readouterr().err
+
+
+def test_list_shows_pending(site, capsys):
+    clock = FakeClock()
+    engine, _ = make_engine(load_config(site), clock)
+    engine.observe([ups(clock, battery_temperature_c=45.0)])
+    engine.close()
+
+    assert main(["alerts", "list", "-c", str(site)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("待定（条件已满足，未到持续时间）【警告】主机房 UPS：电池温度 45 °C，高于 40 °C")

@@ -80,7 +80,8 @@ def handle_list(args: argparse.Namespace) -> int:
     store = _open_store(args)
     now_ns = time.time_ns()
     groups = store.open_groups()
-    if not groups:
+    pending = [alert for alert in store.open_alerts() if alert.state == "pending"]
+    if not groups and not pending:
         print("当前没有未恢复的告警。")
         return 0
 
@@ -101,6 +102,10 @@ def handle_list(args: argparse.Namespace) -> int:
               f"{state}，开始于 {local_text(group.opened_ns)}")
         for alert in alerts:
             print(f"   {alert_line(alert.severity, alert.summary, alert.state, alert.fired_ns)}")
+    for alert in pending:
+        name = args.names.get(alert.target, alert.target)
+        print(f"待定（条件已满足，未到持续时间）【{severity_name(alert.severity)}】{name}："
+              f"{alert.summary}，自 {local_text(alert.pending_ns or now_ns)} 起")
     return 0
 
 
