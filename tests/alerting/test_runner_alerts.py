@@ -61,3 +61,65 @@ def test_agent_role_has_no_engine(tmp_path):
     assert code == 0
     assert agent.engine is None
     assert not (tmp_path / "state" / "alerts.jsonl").exists()
+
+
+LIVE_SITE = """
+site: xz
+public_url: http://127.0.0.1:{port}
+ups:
+  - id: ups-main
+    snmp: {{host: 127.0.0.1}}
+alerting:
+  console: false
+  ack_listen: 127.0.0.1:{port}
+  ack_secret: 0123456789abcdef0123
+"""
+
+
+async def wait_until(check, timeout_s: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s} s")
+        await asyncio.sleep(0.05)
+
+
+def test_run_forever_serves_ack_link_and_ticks(tmp_path):
+    import httpx
+    from servers import free_port
+
+    port = free_port()
+    config = parse_config(textwrap.dedent(LIVE_SITE.format(port=port)), tmp_path / "site.yaml")
+    log_path = tmp_path / "state" / "alerts.jsonl"
+
+    def messages():
+        if not log_path.exists():
+            return []
+        return [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines()]
+
+    async def scenario():
+        agent = Agent(config, collectors=[OnBatteryUps()])
+        stop = asyncio.Event()
+        running = asyncio.create_task(agent.run_forever(stop))
+        try:
+            await wait_until(lambda: len(messages()) >= 1, 10.0)
+            link = next(line for line in messages()[0]["text"].splitlines() if "http://" in line)
+            url = link.split("：", 1)[1]
+            async with httpx.AsyncClient(timeout=5.0, trust_env=False) as client:
+                page = await client.get(url)
+                query = dict(httpx.URL(url).params)
+                done = await client.post(f"http://127.0.0.1:{port}/ack",
+                                         data={**query, "by": "张三"})
+            # The once-a-second tick sends the acknowledgement notice.
+            await wait_until(lambda: len(messages()) >= 2, 5.0)
+        finally:
+            stop.set()
+            code = await running
+        return page, done, code
+
+    page, done, code = asyncio.run(scenario())
+    assert page.status_code == 200
+    assert done.status_code == 200
+    assert code == 0
+    assert messages()[1]["title"] == "【已确认】ups-main（#1）"
+    assert "张三" in messages()[1]["text"]

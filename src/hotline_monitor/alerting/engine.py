@@ -138,7 +138,10 @@ class AlertEngine:
             log.warning("rule %s on %s is flapping; holding it firing", rule.name, event.series)
             return []
         if event.kind == "fire":
-            self._fire(event, current, summary, time_ns)
+            # The alert and its group are written together: an alert stored
+            # without a group would never page.
+            with self.store.transaction():
+                self._fire(event, current, summary, time_ns)
         elif current is not None:
             self.store.update_alert(current.id, state="resolved", resolved_ns=time_ns, flapping=0)
             log.info("alert %s on %s resolved", rule.name, event.series)

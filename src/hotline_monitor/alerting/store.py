@@ -12,6 +12,8 @@ from __future__ import annotations
 import fnmatch
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,6 +146,17 @@ class AlertStore:
     def close(self) -> None:
         self.db.close()
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Commit the statements inside as one, so a crash leaves none of them half done."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
     def _rows(self, cls: type, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         return [cls(*row) for row in self.db.execute(sql, args)]
 
@@ -215,8 +228,7 @@ class AlertStore:
         group = self.group(group_id)
         if group is None or group.closed_ns is not None:
             return False
-        with self.db:
-            self.db.execute("BEGIN")
+        with self.transaction():
             if group.acked_ns is None:
                 self.db.execute("UPDATE groups SET acked_ns = ?, acked_by = ? WHERE id = ?",
                                 (time_ns, by, group_id))
