@@ -94,12 +94,14 @@ class Dispatcher:
         lines = [alert_line(a.severity, a.summary, a.state, a.fired_ns) for a in new]
         text = "\n".join([*lines, *self._footer(group, now_ns)])
         key = f"group:{group.id}:alert:{max(alert.id for alert in new)}"
-        sent = self._send(key, group.id, "alert", severity, title, text, recipients, now_ns)
-
-        for alert in new:
-            self.store.update_alert(alert.id, announced=1)
-        if first:
-            self.store.update_group(group.id, first_sent_ns=now_ns)
+        # The record of the message and the marks it sets commit together, so
+        # the escalation clock starts from the moment the page was handed over.
+        with self.store.transaction():
+            sent = self._send(key, group.id, "alert", severity, title, text, recipients, now_ns)
+            for alert in new:
+                self.store.update_alert(alert.id, announced=1)
+            if first:
+                self.store.update_group(group.id, first_sent_ns=now_ns)
         return sent
 
     def _flapping_notices(self, group: GroupRow, alerts: list[AlertRow], now_ns: int) -> int:
