@@ -148,3 +148,22 @@ def test_restart_ends_only_after_cause_read_again(tmp_path):
 
     engine.observe([trunk(clock, "ct-1", 1.0)])
     assert engine.store.interruptions()[0].end_ns == clock.now_ns
+
+
+def test_combine_all_needs_every_condition(tmp_path):
+    extra = """
+    alerting:
+      interruption:
+        combine: all
+        conditions:
+          - {cause: 主中继断开, measurement: sip_trunk, tags: {trunk: ct-1}}
+          - {cause: 服务器不可达, measurement: target, tags: {target: pbx-1}}
+    """
+    clock = FakeClock()
+    engine, sink = make_engine(make_config(tmp_path, extra), clock)
+    engine.observe([trunk(clock, "ct-1", 0.0)])
+    assert engine.store.interruptions() == []
+
+    pbx = {"site": "xz", "agent": "a1", "target": "pbx-1", "kind": "check"}
+    engine.observe([Reading("target", pbx, {"up": 0.0}, clock.now_ns)])
+    assert engine.store.interruptions()[0].cause == "主中继断开；服务器不可达"
