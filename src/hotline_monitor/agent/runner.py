@@ -19,7 +19,9 @@ from hotline_monitor.agent.poller import Poller
 from hotline_monitor.agent.sinks.factory import build_sink
 from hotline_monitor.agent.writer import BufferedWriter
 from hotline_monitor.alerting.ack_server import AckServer, parse_listen
+from hotline_monitor.alerting.crosscheck import CrossCheck
 from hotline_monitor.alerting.engine import AlertEngine
+from hotline_monitor.alerting.notify import AlertMessage
 from hotline_monitor.collectors.base import Collector
 from hotline_monitor.collectors.registry import build_collectors
 from hotline_monitor.config.model import Config
@@ -43,8 +45,11 @@ class Agent:
         self.sink = build_sink(config)
         batch_size = config.influxdb.batch_size if config.influxdb else 5000
         self.writer = BufferedWriter(self.sink, batch_size=batch_size)
-        self.engine = (AlertEngine(config, write=self._write_derived)
+        # Readings the engine derives (service, alert_event) go to storage only.
+        self.engine = (AlertEngine(config, write=self.store)
                        if config.role != "agent" else None)
+        crosscheck = CrossCheck(config, self._post_alert)
+        self.crosscheck = crosscheck if crosscheck.active and self.engine is not None else None
         self.invalid_values = 0
         self._poll_ms_total = 0.0
         self._polls_since_report = 0
@@ -62,13 +67,21 @@ class Agent:
 
     def submit(self, readings: list[Reading]) -> None:
         """Hand readings to storage and to the alerting engine."""
-        self.writer.add([reading.to_line() for reading in readings])
+        self.store(readings)
         if self.engine is not None:
             self.engine.observe(readings)
+        if self.crosscheck is not None:
+            self.crosscheck.observe(readings)
 
-    def _write_derived(self, readings: list[Reading]) -> None:
-        # Readings the engine derives (service, alert_event) go to storage only.
+    def store(self, readings: list[Reading]) -> None:
+        """Hand readings to storage only."""
         self.writer.add([reading.to_line() for reading in readings])
+
+    def _post_alert(self, message: AlertMessage) -> None:
+        # Alerts found outside the rules (SNMP/Modbus disagreement) join the
+        # engine's state, grouping and escalation.
+        if self.engine is not None:
+            self.engine.post(message)
 
     async def _alert_tick(self) -> None:
         # A coroutine, so that APScheduler runs it on the event loop's thread,
@@ -126,6 +139,12 @@ class Agent:
         if self.engine is not None:
             scheduler.add_job(self._alert_tick, "interval", seconds=ALERT_TICK_INTERVAL_S,
                               max_instances=1, coalesce=True, id="alert-tick")
+        traps = None
+        if self.config.traps is not None:
+            from hotline_monitor.agent.traps import TrapService
+
+            traps = TrapService(self, self.config.traps)
+            await traps.start()
         scheduler.start()
         ack_server = await self._start_ack_server()
         log.info("agent started: site %s, %d targets, writing to %s", self.config.site,
@@ -135,6 +154,8 @@ class Agent:
         scheduler.shutdown(wait=False)
         if ack_server is not None:
             await ack_server.close()
+        if traps is not None:
+            await traps.close()
         log.info("agent stopping: flushing %d pending readings", self.writer.pending)
         flushed = await self.writer.flush()
         await self.close()

@@ -26,6 +26,7 @@ from hotline_monitor.timeutil import format_duration, local_text
 log = logging.getLogger(__name__)
 
 NS = 1_000_000_000
+CLOSED_STATES = ("resolved", "withdrawn")
 
 
 class Dispatcher:
@@ -55,7 +56,7 @@ class Dispatcher:
 
     def _run_group(self, group: GroupRow, now_ns: int) -> int:
         alerts = [alert for alert in self.store.group_alerts(group.id) if alert.state != "pending"]
-        open_alerts = [alert for alert in alerts if alert.state != "resolved"]
+        open_alerts = [alert for alert in alerts if alert.state not in CLOSED_STATES]
         silenced = self.store.silence_for(group.target, now_ns) is not None
         sent = 0
 
@@ -78,7 +79,7 @@ class Dispatcher:
     # The first page and later additions to the group
 
     def _announce_new(self, group: GroupRow, alerts: list[AlertRow], now_ns: int) -> int:
-        new = [alert for alert in alerts if not alert.announced and alert.state != "resolved"]
+        new = [alert for alert in alerts if not alert.announced and alert.state not in CLOSED_STATES]
         if not new or now_ns < group.opened_ns + self.alerting.group_wait * NS:
             return 0
 
@@ -97,7 +98,8 @@ class Dispatcher:
         # The record of the message and the marks it sets commit together, so
         # the escalation clock starts from the moment the page was handed over.
         with self.store.transaction():
-            sent = self._send(key, group.id, "alert", severity, title, text, recipients, now_ns)
+            sent = self._send(key, group.id, "alert", severity, title, text, recipients, now_ns,
+                              _changes(new, "firing"))
             for alert in new:
                 self.store.update_alert(alert.id, announced=1)
             if first:
@@ -116,7 +118,7 @@ class Dispatcher:
                     f"请检查设备或调整规则阈值。（#{group.id}）")
             recipients = self._step_recipients(alert.severity, 0, now_ns)
             sent += self._send(f"alert:{alert.id}:flapping", group.id, "alert", alert.severity,
-                               title, text, recipients, now_ns)
+                               title, text, recipients, now_ns, _changes([alert], "flapping"))
         return sent
 
     # Escalation and repeats, which both stop on acknowledgement
@@ -167,7 +169,8 @@ class Dispatcher:
     # Recovery
 
     def _recover(self, group: GroupRow, alerts: list[AlertRow], now_ns: int) -> int:
-        announced = [alert for alert in alerts if alert.announced]
+        # A withdrawn alert was a false alarm and already said so: no recovery for it.
+        announced = [alert for alert in alerts if alert.announced and alert.state == "resolved"]
         if not announced:
             return 0
         started = min(alert.fired_ns or group.opened_ns for alert in announced)
@@ -178,7 +181,19 @@ class Dispatcher:
                  for a in announced]
         text = "\n".join([f"{local_text(started)} 至 {local_text(ended)}", *lines])
         return self._send(f"group:{group.id}:recovery", group.id, "recovery", "info", title, text,
-                          self._notified_recipients(group), now_ns)
+                          self._notified_recipients(group), now_ns, _changes(announced, "resolved"))
+
+    def withdraw(self, alert: AlertRow, reason: str, now_ns: int) -> int:
+        """Tell those who were paged that an alert was a false alarm; no recovery follows."""
+        if not alert.announced or alert.group_id is None:
+            return 0
+        group = self.store.group(alert.group_id)
+        if group is None:
+            return 0
+        title = f"【撤回】{self.display_name(group.target)}：{alert.summary}（#{group.id}）"
+        return self._send(f"alert:{alert.id}:withdrawn", group.id, "recovery", "info", title,
+                          reason, self._notified_recipients(group), now_ns,
+                          _changes([alert], "withdrawn"))
 
     # Recipients, footer and sending
 
@@ -218,13 +233,13 @@ class Dispatcher:
         return lines
 
     def _send(self, key: str, group_id: int | None, kind: str, severity: str, title: str,
-              text: str, recipients: list[Recipient], now_ns: int) -> int:
-        context: dict[str, object] = {}
+              text: str, recipients: list[Recipient], now_ns: int,
+              changes: list[dict[str, str]] | None = None) -> int:
+        context: dict[str, object] = {"alerts": changes or []}
         if group_id is not None:
             group = self.store.group(group_id)
             target = group.target if group else ""
-            context = {"group_id": group_id, "target": target,
-                       "target_name": self.display_name(target)}
+            context.update(group_id=group_id, target=target, target_name=self.display_name(target))
         return send_once(self.store, self.sink, key, group_id, kind, severity, title, text,
                          recipients, now_ns, context)
 
@@ -244,6 +259,11 @@ def send_once(store: AlertStore, sink: MessageSink, key: str, group_id: int | No
     store.record_notification(key, group_id, kind, now_ns,
                               [asdict(recipient) for recipient in recipients], title, text)
     return 1 if accepted else 0
+
+
+def _changes(alerts: list[AlertRow], state: str) -> list[dict[str, str]]:
+    """List the alerts whose state a message announces, for templates and the alert log."""
+    return [{"rule": alert.rule, "target": alert.target, "state": state} for alert in alerts]
 
 
 def _max_severity(alerts: list[AlertRow]) -> str:

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from hotline_monitor.alerting.config import AlertingConfig
+from hotline_monitor.alerting.config import AlertingConfig, RuleConfig
 from hotline_monitor.alerting.dispatch import NS, Dispatcher
 from hotline_monitor.alerting.forecast import BatteryForecast
 from hotline_monitor.alerting.interruption import (
@@ -21,9 +21,9 @@ from hotline_monitor.alerting.interruption import (
     MaintenanceCheck,
     never_in_maintenance,
 )
-from hotline_monitor.alerting.notify import ConsoleSink
+from hotline_monitor.alerting.notify import AlertMessage, ConsoleSink
 from hotline_monitor.alerting.oncall import OncallConfig
-from hotline_monitor.alerting.rules import Event, RuleEvaluator
+from hotline_monitor.alerting.rules import Event, EventKind, RuleEvaluator
 from hotline_monitor.alerting.store import AlertRow, AlertStore
 from hotline_monitor.alerting.texts import summary_text
 from hotline_monitor.alerting.ups_pack import active_rules
@@ -99,6 +99,38 @@ class AlertEngine:
         self._write(derived)
         return self.dispatcher.run(now_ns)
 
+    def post(self, message: AlertMessage) -> int:
+        """Take an alert found outside the rules, so it is stored, grouped and escalated alike."""
+        name = self.display_name(message.target)
+        summary = message.text.removeprefix(f"{name}：")
+        rule = RuleConfig(name=message.rule, kind="state", severity=message.severity,
+                          field="external", equals=[1.0],
+                          summary=summary.replace("{", "{{").replace("}", "}}"))
+        kind: EventKind = "fire" if message.state == "firing" else "resolve"
+        event = Event(kind, rule, f"external:{message.rule}:{message.target}", message.target,
+                      message.time_ns / NS)
+        self._write(self._apply(event))
+        return self.dispatcher.run(self.clock(), {message.target})
+
+    def withdraw(self, target: str, fields: list[str], reason: str) -> int:
+        """Retract, without a recovery message, the alerts a target's `fields` raised.
+
+        Used when polls contradict what an SNMP trap claimed: the alert was a
+        false alarm, and those paged are told so once.
+        """
+        now_ns = self.clock()
+        rules = {rule.name for rule in self.evaluator.rules
+                 if rule.measurement == "ups" and rule.field in fields}
+        sent = 0
+        for alert in self.store.open_alerts():
+            if alert.target != target or alert.rule not in rules or alert.state == "pending":
+                continue
+            self.store.update_alert(alert.id, state="withdrawn", resolved_ns=now_ns)
+            self.evaluator.restore(alert.rule, alert.series, target, False, None)
+            log.warning("alert %s on %s withdrawn: %s", alert.rule, target, reason)
+            sent += self.dispatcher.withdraw(alert, reason, now_ns)
+        return sent + self.dispatcher.run(now_ns, {target})
+
     def acknowledge(self, group_id: int, by: str) -> bool:
         return self.store.acknowledge(group_id, by, self.clock())
 
@@ -111,6 +143,8 @@ class AlertEngine:
 
     def _restore(self) -> None:
         for alert in self.store.open_alerts():
+            if alert.series.startswith("external:"):
+                continue
             pending = alert.pending_ns / NS if alert.state == "pending" and alert.pending_ns else None
             self.evaluator.restore(alert.rule, alert.series, alert.target,
                                    alert.state != "pending", pending)

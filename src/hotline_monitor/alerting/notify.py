@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from hotline_monitor.notify.message import OutgoingMessage
@@ -53,3 +53,17 @@ class ConsoleSink:
         if self.console:
             print(f"{message.title}\n{message.text}\n", file=sys.stdout, flush=True)
         return True
+
+
+@dataclass(slots=True)
+class AlertMessage:
+    """An alert found outside the rules (by the SNMP/Modbus cross-check), for `AlertEngine.post`."""
+
+    rule: str
+    target: str
+    severity: str
+    state: str
+    """`firing` or `resolved`."""
+    text: str
+    time_ns: int
+    duration_s: float | None = None

@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS alerts (
     series TEXT NOT NULL,
     target TEXT NOT NULL,
     severity TEXT NOT NULL,
-    state TEXT NOT NULL,
+    state TEXT NOT NULL,  -- pending, firing, acknowledged, resolved or withdrawn
     summary TEXT NOT NULL,
     value REAL,
     pending_ns INTEGER,

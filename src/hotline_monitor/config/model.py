@@ -16,6 +16,8 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from hotline_monitor.alerting.config import AlertingConfig
 from hotline_monitor.alerting.oncall import OncallConfig
+from hotline_monitor.collectors.snmp_traps.config import TrapsConfig
+from hotline_monitor.collectors.ups_modbus.config import ModbusTarget
 from hotline_monitor.config.types import Duration, Identifier, Interval, StrictModel
 
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
@@ -66,7 +68,7 @@ class UpsConfig(StrictModel):
     id: Identifier
     name: str = ""
     snmp: SnmpTarget | None = None
-    modbus: dict[str, Any] | None = None
+    modbus: ModbusTarget | None = None
     interval: Interval = 5.0
     battery_replace_due: date | None = None
     """Date (YYYY-MM-DD) the battery is due for replacement."""
@@ -131,6 +133,7 @@ class Config(StrictModel):
     oncall: OncallConfig = OncallConfig()
     public_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/.*)?$")] | None = None
     """Base of the acknowledgement links put into messages."""
+    traps: TrapsConfig | None = None
 
     def ups_by_id(self, ups_id: str) -> UpsConfig | None:
         return next((ups for ups in self.ups if ups.id == ups_id), None)
