@@ -97,3 +97,20 @@ def test_list_shows_pending(site, capsys):
     assert main(["alerts", "list", "-c", str(site)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("待定（条件已满足，未到持续时间）【警告】主机房 UPS：电池温度 45 °C，高于 40 °C")
+
+
+def test_list_shows_ongoing_interruption(site, capsys):
+    from hotline_monitor.alerting.store import AlertStore
+
+    store = AlertStore(tmp_state(site) / "alerts.sqlite")
+    store.start_interruption("hotline", 1_796_344_200 * 10**9, "全部中继断开", False)
+    store.close()
+
+    assert main(["alerts", "list", "-c", str(site)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("【通信中断】hotline：自 2026-12-04 08:30:00 起已中断 ")
+    assert out.rstrip().endswith("原因：全部中继断开")
+
+
+def tmp_state(site):
+    return site.parent / "state"

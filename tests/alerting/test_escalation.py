@@ -227,3 +227,41 @@ def test_info_alert_neither_escalates_nor_repeats(tmp_path):
         engine.tick()
     assert sink.kinds() == ["alert"]
     assert sink.messages[0].recipients == [ZHANG_WECOM]
+
+
+def test_withdraw_sends_one_retraction(tmp_path):
+    clock = FakeClock()
+    engine, sink = make_engine(make_config(tmp_path), clock)
+    engine.observe([ups(clock, output_source=5.0)])
+    clock.advance(3)
+    engine.withdraw("ups-main", ["on_battery", "output_source"], "撤回告警：轮询显示市电供电")
+
+    assert sink.kinds() == ["alert", "recovery"]
+    assert sink.messages[1].title == "【撤回】主机房 UPS：市电中断，UPS 转电池供电（#1）"
+    assert sink.messages[1].context["alerts"] == [
+        {"rule": "ups_on_battery", "target": "ups-main", "state": "withdrawn"}]
+    assert engine.store.open_groups() == []
+
+    # A later reading on mains sends nothing; a real outage pages again.
+    engine.observe([ups(clock, output_source=3.0)])
+    assert len(sink.messages) == 2
+    clock.advance(5)
+    engine.observe([ups(clock, output_source=5.0)])
+    assert sink.messages[2].title == "【严重】主机房 UPS：告警 1 项（#2）"
+
+
+def test_posted_alert_grouped_and_resolved(tmp_path):
+    from hotline_monitor.alerting.notify import AlertMessage
+
+    clock = FakeClock()
+    engine, sink = make_engine(make_config(tmp_path), clock)
+    engine.post(AlertMessage("ups_data_mismatch.charge_pct", "ups-main", "warning", "firing",
+                             "主机房 UPS：数据不一致：电池电量 SNMP 为 90%，Modbus 为 60%",
+                             clock.now_ns))
+    clock.advance(15)
+    engine.post(AlertMessage("ups_data_mismatch.charge_pct", "ups-main", "warning", "resolved",
+                             "主机房 UPS：电池电量数据恢复一致", clock.now_ns))
+
+    assert sink.kinds() == ["alert", "recovery"]
+    assert "· 【警告】数据不一致：电池电量 SNMP 为 90%，Modbus 为 60%" in sink.messages[0].text
+    assert "持续 15秒" in sink.messages[1].title

@@ -81,7 +81,13 @@ def handle_list(args: argparse.Namespace) -> int:
     now_ns = time.time_ns()
     groups = store.open_groups()
     pending = [alert for alert in store.open_alerts() if alert.state == "pending"]
-    if not groups and not pending:
+    interruptions = [row for row in store.interruptions() if row.end_ns is None]
+    for row in interruptions:
+        elapsed = format_duration((now_ns - row.start_ns) / NS)
+        breach = "，已超过时限" if row.breach else ""
+        print(f"【通信中断】{row.service}：自 {local_text(row.start_ns)} 起已中断 {elapsed}"
+              f"{breach}，原因：{row.cause}")
+    if not groups and not pending and not interruptions:
         print("当前没有未恢复的告警。")
         return 0
 
