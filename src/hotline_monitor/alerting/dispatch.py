@@ -169,7 +169,7 @@ class Dispatcher:
     # Recovery
 
     def _recover(self, group: GroupRow, alerts: list[AlertRow], now_ns: int) -> int:
-        # A withdrawn alert was a false alarm and already said so: no recovery for it.
+        # A withdrawn alert was a false alarm, and its retraction replaces the recovery.
         announced = [alert for alert in alerts if alert.announced and alert.state == "resolved"]
         if not announced:
             return 0

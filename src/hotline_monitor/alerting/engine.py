@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import cast
 
-from hotline_monitor.alerting.config import AlertingConfig, RuleConfig
+from hotline_monitor.alerting.config import AlertingConfig, RuleConfig, Severity
 from hotline_monitor.alerting.dispatch import NS, Dispatcher
 from hotline_monitor.alerting.forecast import BatteryForecast
 from hotline_monitor.alerting.interruption import (
@@ -103,7 +104,9 @@ class AlertEngine:
         """Take an alert found outside the rules, so it is stored, grouped and escalated alike."""
         name = self.display_name(message.target)
         summary = message.text.removeprefix(f"{name}：")
-        rule = RuleConfig(name=message.rule, kind="state", severity=message.severity,
+        # RuleConfig validates the severity string at run time.
+        severity = cast(Severity, message.severity)
+        rule = RuleConfig(name=message.rule, kind="state", severity=severity,
                           field="external", equals=[1.0],
                           summary=summary.replace("{", "{{").replace("}", "}}"))
         kind: EventKind = "fire" if message.state == "firing" else "resolve"
@@ -116,7 +119,7 @@ class AlertEngine:
         """Retract, without a recovery message, the alerts a target's `fields` raised.
 
         Used when polls contradict what an SNMP trap claimed: the alert was a
-        false alarm, and those paged are told so once.
+        false alarm, and those paged get one retraction message.
         """
         now_ns = self.clock()
         rules = {rule.name for rule in self.evaluator.rules
