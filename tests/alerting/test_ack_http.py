@@ -123,3 +123,24 @@ def test_ack_secret_from_file_and_length(tmp_path):
 
     (tmp_path / "ack.key").write_text(SECRET + "\n", encoding="utf-8")
     assert make_config(tmp_path, extra).alerting.ack_secret == SECRET
+
+
+def test_garbage_request_gets_400(tmp_path):
+    clock, engine = fired_engine(tmp_path)
+
+    async def scenario():
+        server = AckServer(engine.store, SECRET, clock=lambda: clock.now_ns / 1e9)
+        port = await server.start("127.0.0.1", 0)
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"NONSENSE\r\n\r\n")
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), 5.0)
+            writer.close()
+        finally:
+            await server.close()
+        return answer
+
+    answer = asyncio.run(scenario())
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert "请求格式无效".encode() in answer

@@ -265,3 +265,24 @@ def test_posted_alert_grouped_and_resolved(tmp_path):
     assert sink.kinds() == ["alert", "recovery"]
     assert "· 【警告】数据不一致：电池电量 SNMP 为 90%，Modbus 为 60%" in sink.messages[0].text
     assert "持续 15秒" in sink.messages[1].title
+
+
+def test_console_sink_restart_repeats_nothing(tmp_path):
+    from hotline_monitor.alerting.notify import ConsoleSink
+
+    config = make_config(tmp_path)
+    clock = FakeClock()
+    log_path = config.state_dir / "alerts.jsonl"
+    engine = AlertEngine(config, ConsoleSink(log_path, console=False), clock=clock)
+    mains_failure(engine, clock)
+    clock.advance(600)
+    # The process dies after the line was written but before the step was recorded.
+    engine.store.record_notification = lambda *args, **kwargs: None  # type: ignore[method-assign]
+    engine.tick()
+    engine.close()
+
+    engine = AlertEngine(config, ConsoleSink(log_path, console=False), clock=clock)
+    engine.tick()
+    keys = [line.split('"key": "', 1)[1].split('"', 1)[0]
+            for line in log_path.read_text(encoding="utf-8").splitlines()]
+    assert keys == ["group:1:alert:2", "group:1:step:1"]

@@ -65,8 +65,9 @@ class AckServer:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             status, page = await asyncio.wait_for(self._respond(reader), READ_TIMEOUT_S)
-        except (TimeoutError, asyncio.IncompleteReadError, ValueError) as err:
-            log.info("acknowledgement request rejected: %s", err)
+        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+                ValueError, UnicodeDecodeError) as err:
+            log.info("acknowledgement request rejected: %r", err)
             status, page = 400, _page("请求无效", "<p>请求格式无效。</p>")
         body = page.encode("utf-8")
         reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
@@ -74,9 +75,11 @@ class AckServer:
         head = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\n"
                 f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\n"
                 "Connection: close\r\n\r\n")
-        writer.write(head.encode("ascii") + body)
         try:
+            writer.write(head.encode("ascii") + body)
             await writer.drain()
+        except ConnectionError as err:
+            log.info("acknowledgement client went away before the answer: %s", err)
         finally:
             writer.close()
 
