@@ -48,6 +48,9 @@ class InterruptionClock:
         self.is_in_maintenance = is_in_maintenance
         self.conditions = [ConditionState(condition) for condition in config.conditions]
         self.measurements = {condition.measurement for condition in config.conditions}
+        # The open interruption, kept in memory so that a batch of readings
+        # costs no query. Every change to it goes through this class.
+        self.current = store.open_interruption(config.service)
 
     def observe(self, readings: list[Reading], now_ns: int) -> list[Reading]:
         """Take the readings the conditions read; return `service` readings to store."""
@@ -69,7 +72,7 @@ class InterruptionClock:
             interrupted = bool(causes) and len(causes) == len(self.conditions)
         else:
             interrupted = bool(causes)
-        current = self.store.open_interruption(self.config.service)
+        current = self.current
 
         if interrupted and current is None:
             current = self._start(causes, now_ns)
@@ -90,7 +93,7 @@ class InterruptionClock:
 
     def tick(self, now_ns: int) -> None:
         """Send the +10, +20, +25 minute notices and record the breach when due."""
-        current = self.store.open_interruption(self.config.service)
+        current = self.current
         if current is None:
             return
         elapsed = (now_ns - current.start_ns) / NS
@@ -99,6 +102,7 @@ class InterruptionClock:
                 self._progress_notice(current, offset, now_ns)
         if elapsed >= self.config.limit and not current.breach:
             self.store.update_interruption(current.id, breach=1)
+            self.current = current = self.store.open_interruption(self.config.service) or current
             log.error("service %s interrupted for %.0f s: the %s limit is breached",
                       self.config.service, elapsed, format_duration(self.config.limit))
             self._notify(current, "breach", "emergency",
@@ -114,7 +118,7 @@ class InterruptionClock:
         interruption_id = self.store.start_interruption(self.config.service, now_ns, cause,
                                                          maintenance)
         log.warning("service %s interrupted: %s", self.config.service, cause)
-        row = self.store.open_interruption(self.config.service)
+        row = self.current = self.store.open_interruption(self.config.service)
         assert row is not None and row.id == interruption_id
         note = "（在已公告的维护时段内）" if maintenance else ""
         self._notify(row, "start", "emergency", "【紧急】热线通信中断",
@@ -125,6 +129,7 @@ class InterruptionClock:
 
     def _end(self, current: InterruptionRow, now_ns: int) -> None:
         self.store.update_interruption(current.id, end_ns=now_ns)
+        self.current = None
         duration = format_duration((now_ns - current.start_ns) / NS)
         log.info("service %s restored after %s", self.config.service, duration)
         breach = "，已超过时限并记录为超时" if current.breach else ""
