@@ -131,6 +131,10 @@ class AlertEngine:
             self.store.update_alert(alert.id, state="withdrawn", resolved_ns=now_ns)
             self.evaluator.restore(alert.rule, alert.series, target, False, None)
             log.warning("alert %s on %s withdrawn: %s", alert.rule, target, reason)
+            tags = {"site": self.config.site, "rule": alert.rule, "severity": alert.severity,
+                    "target": target}
+            self._write([Reading("alert_event", tags, {"state": "withdrawn", "message": reason},
+                                 now_ns)])
             sent += self.dispatcher.withdraw(alert, reason, now_ns)
         return sent + self.dispatcher.run(now_ns, {target})
 
