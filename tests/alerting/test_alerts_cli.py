@@ -114,3 +114,15 @@ def test_list_shows_ongoing_interruption(site, capsys):
 
 def tmp_state(site):
     return site.parent / "state"
+
+
+def test_example_config_is_valid(monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.setenv("HOTLINE_ACK_SECRET", "0123456789abcdef0123")
+    monkeypatch.setenv("UPS_COMMUNITY", "public")
+    example = Path(__file__).resolve().parents[2] / "examples" / "alerting.yaml"
+    config = load_config(example)
+    assert config.oncall.manager == "wang"
+    assert [c.cause for c in config.alerting.interruption.conditions] == [
+        "全部中继断开", "UPS 输出中断", "核心服务器不可达"]
