@@ -57,10 +57,16 @@ def test_run_once_writes_alert_message(tmp_path):
 
 
 def test_agent_role_has_no_engine(tmp_path):
-    agent, code = run_once(tmp_path, "agent")
-    assert code == 0
+    from servers import free_port
+
+    text = SITE.format(role="agent") + f"mqtt: {{host: 127.0.0.1, port: {free_port()}}}\n"
+    config = parse_config(textwrap.dedent(text), tmp_path / "site.yaml")
+    agent = Agent(config, collectors=[OnBatteryUps()])
+    asyncio.run(agent.close())
+
     assert agent.engine is None
-    assert not (tmp_path / "state" / "alerts.jsonl").exists()
+    assert agent.crosscheck is None
+    assert not (tmp_path / "state" / "alerts.sqlite").exists()
 
 
 LIVE_SITE = """

@@ -19,6 +19,9 @@ COMMAND_MODULES = (
     "run",
     "check_config",
     "alerts",
+    "notify",
+    "spool",
+    "hub",
 )
 
 

@@ -146,7 +146,9 @@ class AckServer:
         if not isinstance(checked, int):
             return checked
         by = (form.get("by") or ["链接确认"])[0].strip()[:40] or "链接确认"
-        if not self.store.acknowledge(checked, by, int(self.clock() * 1e9)):
+        with self.store.lock:
+            acknowledged = self.store.acknowledge(checked, by, int(self.clock() * 1e9))
+        if not acknowledged:
             return 404, _page("无法确认", f"<p>告警 #{checked} 不存在或已恢复。</p>")
         log.info("alert group %d acknowledged by %s through a link", checked, by)
         return 200, _page(f"告警 #{checked} 已确认", f"<p>确认人：{html.escape(by)}。升级通知已停止。</p>")

@@ -75,6 +75,10 @@ class AlertEngine:
 
     def observe(self, readings: list[Reading]) -> int:
         """Evaluate the rules on new readings; return how many messages were sent."""
+        with self.store.lock:
+            return self._observe(readings)
+
+    def _observe(self, readings: list[Reading]) -> int:
         now_ns = self.clock()
         derived: list[Reading] = []
         changed: set[str] = set()
@@ -91,6 +95,10 @@ class AlertEngine:
 
     def tick(self, now: float | None = None) -> int:
         """Evaluate time-based rules and send what is due; `now` in seconds (default: the clock)."""
+        with self.store.lock:
+            return self._tick(now)
+
+    def _tick(self, now: float | None = None) -> int:
         now_ns = self.clock() if now is None else int(now * NS)
         derived: list[Reading] = []
         for event in self.evaluator.tick(now_ns / NS):
@@ -102,6 +110,10 @@ class AlertEngine:
 
     def post(self, message: AlertMessage) -> int:
         """Take an alert found outside the rules, so it is stored, grouped and escalated alike."""
+        with self.store.lock:
+            return self._post(message)
+
+    def _post(self, message: AlertMessage) -> int:
         name = self.display_name(message.target)
         summary = message.text.removeprefix(f"{name}：")
         # RuleConfig validates the severity string at run time.
@@ -112,7 +124,9 @@ class AlertEngine:
         kind: EventKind = "fire" if message.state == "firing" else "resolve"
         event = Event(kind, rule, f"external:{message.rule}:{message.target}", message.target,
                       message.time_ns / NS)
-        self._write(self._apply(event))
+        # No alert_event reading here: a full spool's own alert must not add
+        # a reading to that spool.
+        self._apply(event)
         return self.dispatcher.run(self.clock(), {message.target})
 
     def withdraw(self, target: str, fields: list[str], reason: str) -> int:
@@ -121,6 +135,10 @@ class AlertEngine:
         Used when polls contradict what an SNMP trap claimed: the alert was a
         false alarm, and those paged get one retraction message.
         """
+        with self.store.lock:
+            return self._withdraw(target, fields, reason)
+
+    def _withdraw(self, target: str, fields: list[str], reason: str) -> int:
         now_ns = self.clock()
         rules = {rule.name for rule in self.evaluator.rules
                  if rule.measurement == "ups" and rule.field in fields}
@@ -139,7 +157,8 @@ class AlertEngine:
         return sent + self.dispatcher.run(now_ns, {target})
 
     def acknowledge(self, group_id: int, by: str) -> bool:
-        return self.store.acknowledge(group_id, by, self.clock())
+        with self.store.lock:
+            return self.store.acknowledge(group_id, by, self.clock())
 
     def close(self) -> None:
         self.store.close()

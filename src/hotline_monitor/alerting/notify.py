@@ -13,8 +13,10 @@ import os
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
-from hotline_monitor.notify.message import OutgoingMessage
+from hotline_monitor.alerting.config import SEVERITY_NAMES
+from hotline_monitor.notify.message import MessageSink, OutgoingMessage, Recipient
 
 log = logging.getLogger(__name__)
 
@@ -67,3 +69,43 @@ class AlertMessage:
     text: str
     time_ns: int
     duration_s: float | None = None
+
+
+class AlertLog(Protocol):
+    """Anything that takes `AlertMessage`s: the runner's `AlertRouter`."""
+
+    def send(self, message: AlertMessage) -> None: ...
+
+
+class AlertRouter:
+    """Routes alerts found outside the rules to the engine, or straight to the sink.
+
+    With an engine (roles `all` and `hub`) they are stored, grouped, escalated
+    and acknowledged like rule alerts. An agent (role `agent`) has no engine,
+    so each is sent once as it comes, to `recipients`.
+    """
+
+    def __init__(self, engine: AlertPoster | None, sink: MessageSink,
+                 recipients: list[Recipient] | None = None) -> None:
+        self.engine = engine
+        self.sink = sink
+        self.recipients = recipients or [Recipient("console")]
+
+    def send(self, message: AlertMessage) -> None:
+        if self.engine is not None:
+            self.engine.post(message)
+            return
+
+        resolved = message.state == "resolved"
+        tag = "恢复" if resolved else SEVERITY_NAMES.get(message.severity, message.severity)
+        title, _, _ = message.text.partition("：")
+        change = {"rule": message.rule, "target": message.target, "state": message.state}
+        self.sink.enqueue(OutgoingMessage(
+            key=f"{message.rule}:{message.target}:{message.state}:{message.time_ns}",
+            kind="recovery" if resolved else "alert", severity=message.severity,
+            title=f"【{tag}】{title}", text=message.text, recipients=list(self.recipients),
+            context={"alerts": [change], "target": message.target}, created_ns=message.time_ns))
+
+
+class AlertPoster(Protocol):
+    def post(self, message: AlertMessage) -> int: ...

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -138,7 +139,12 @@ class AlertStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+        # The engine runs on the event loop, but APScheduler runs plain
+        # functions (hub liveness, spool alerts) on worker threads that post
+        # alerts too. They share this connection under `lock`.
+        self.lock = threading.RLock()
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=10.0,
+                                  check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
