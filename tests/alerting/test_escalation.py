@@ -286,3 +286,50 @@ def test_console_sink_restart_repeats_nothing(tmp_path):
     keys = [line.split('"key": "', 1)[1].split('"', 1)[0]
             for line in log_path.read_text(encoding="utf-8").splitlines()]
     assert keys == ["group:1:alert:2", "group:1:step:1"]
+
+
+def test_defined_channels_decide_addresses(tmp_path):
+    extra = """
+    channels:
+      duty-app: {type: console}
+      duty-sms: {type: console}
+    oncall:
+      people:
+        - {id: zhang, name: 张三, phone: "13800000001", wecom: zhangsan}
+      default:
+        早班: {on_duty: zhang}
+      escalation:
+        default:
+          - {after: 0s, to: [on_duty], channels: [duty-app]}
+    """
+    base = "site: xz\nups:\n  - {id: ups-main, snmp: {host: 127.0.0.1}}\n"
+    clock = FakeClock()
+    engine, sink = make_engine(make_config(tmp_path, extra, base=base), clock)
+    mains_failure(engine, clock)
+    assert sink.messages[0].recipients == [Recipient("duty-app")]
+
+
+def test_undefined_paging_channel_rejected(tmp_path):
+    import pytest
+
+    from hotline_monitor.errors import ConfigError
+
+    extra = """
+    channels:
+      duty-app: {type: console}
+    """
+    with pytest.raises(ConfigError) as failure:
+        make_config(tmp_path, extra)
+    assert "oncall.escalation.default[0].channels 中的通道 'wecom' 未定义，可用：console, duty-app" in (
+        failure.value.problems[0])
+
+
+def test_robot_channel_mentions_people():
+    oncall = OncallConfig.model_validate({
+        "people": [{"id": "a", "name": "甲", "wecom": "wa"}, {"id": "b", "name": "乙", "wecom": "wb"}],
+        "default": {"早班": {"on_duty": "a", "lead": "b"}, "中班": {"on_duty": "a"},
+                    "夜班": {"on_duty": "a"}},
+    })
+    moment = datetime(2026, 12, 4, 1, 0, tzinfo=UTC)  # 09:00 Shanghai, the day shift
+    recipients = recipients_for(oncall, ["on_duty", "lead"], ["room"], moment, {"room": "mention"})
+    assert recipients == [Recipient("room", "", "wa"), Recipient("room", "", "wb")]

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from hotline_monitor.alerting.config import SEVERITY_RANK, AlertingConfig
 from hotline_monitor.alerting.links import ack_link
-from hotline_monitor.alerting.oncall import OncallConfig, recipients_for
+from hotline_monitor.alerting.oncall import AddressKind, OncallConfig, recipients_for
 from hotline_monitor.alerting.store import AlertRow, AlertStore, GroupRow
 from hotline_monitor.alerting.texts import alert_line, severity_name
 from hotline_monitor.notify.message import MessageSink, OutgoingMessage, Recipient
@@ -41,6 +41,8 @@ class Dispatcher:
         self.oncall = oncall
         self.public_url = public_url
         self.display_name = display_name
+        self.address_kinds: dict[str, AddressKind] | None = None
+        """Set by the engine from the `channels` section; None: `oncall.channel_address`."""
 
     def run(self, now_ns: int, targets: set[str] | None = None) -> int:
         """Send every message due at `now_ns`; return how many were handed to the sink.
@@ -200,7 +202,8 @@ class Dispatcher:
     def _step_recipients(self, severity: str, index: int, now_ns: int) -> list[Recipient]:
         steps = self.oncall.steps_for(severity)
         step = steps[min(index, len(steps) - 1)]
-        return recipients_for(self.oncall, step.to, step.channels, _moment(now_ns))
+        return recipients_for(self.oncall, step.to, step.channels, _moment(now_ns),
+                              self.address_kinds)
 
     def _reached_recipients(self, group: GroupRow, severity: str, now_ns: int) -> list[Recipient]:
         """Return the recipients of every escalation step reached so far."""

@@ -23,7 +23,7 @@ from hotline_monitor.alerting.interruption import (
     never_in_maintenance,
 )
 from hotline_monitor.alerting.notify import AlertMessage, ConsoleSink
-from hotline_monitor.alerting.oncall import OncallConfig
+from hotline_monitor.alerting.oncall import OncallConfig, address_kinds, defined_channels
 from hotline_monitor.alerting.rules import Event, EventKind, RuleEvaluator
 from hotline_monitor.alerting.store import AlertRow, AlertStore
 from hotline_monitor.alerting.texts import summary_text
@@ -63,11 +63,14 @@ class AlertEngine:
         )
         self.dispatcher = Dispatcher(self.store, self.sink, self.alerting, oncall,
                                      config.public_url, self.display_name)
+        kinds = address_kinds(oncall, defined_channels(config))
+        self.dispatcher.address_kinds = kinds
         self.clock_of_interruption: InterruptionClock | None = None
         if self.alerting.interruption and self.alerting.interruption.conditions:
             self.clock_of_interruption = InterruptionClock(
                 self.alerting.interruption, config.site, self.store, self.sink, oncall,
                 is_in_maintenance)
+            self.clock_of_interruption.address_kinds = kinds
         self._restore()
 
     def display_name(self, target: str) -> str:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from hotline_monitor.alerting.dispatch import NS, send_once
 from hotline_monitor.alerting.interruption_conditions import ConditionState
-from hotline_monitor.alerting.oncall import OncallConfig, recipients_for
+from hotline_monitor.alerting.oncall import AddressKind, OncallConfig, recipients_for
 from hotline_monitor.alerting.store import AlertStore, InterruptionRow
 from hotline_monitor.alerting.config import InterruptionConfig
 from hotline_monitor.notify.message import MessageSink
@@ -46,6 +46,7 @@ class InterruptionClock:
         self.sink = sink
         self.oncall = oncall
         self.is_in_maintenance = is_in_maintenance
+        self.address_kinds: dict[str, AddressKind] | None = None
         self.conditions = [ConditionState(condition) for condition in config.conditions]
         self.measurements = {condition.measurement for condition in config.conditions}
         # The open interruption, kept in memory so that a batch of readings
@@ -153,7 +154,7 @@ class InterruptionClock:
                 now_ns: int) -> None:
         moment = datetime.fromtimestamp(now_ns / NS, UTC)
         recipients = recipients_for(self.oncall, self.config.recipients, self.config.channels,
-                                    moment)
+                                    moment, self.address_kinds)
         context = {"service": self.config.service, "stage": stage, "start_ns": current.start_ns,
                    "cause": current.cause, "in_maintenance": bool(current.in_maintenance)}
         send_once(self.store, self.sink, f"interruption:{current.id}:{stage}", None,

@@ -17,7 +17,14 @@ from hotline_monitor.config.types import Identifier, StrictModel
 from hotline_monitor.notify.message import Recipient
 from hotline_monitor.timeutil import SHANGHAI
 
-AddressKind = Literal["wecom", "phone", "email", "none"]
+AddressKind = Literal["wecom", "phone", "email", "mention", "none"]
+"""Which of a person's addresses a channel needs; `mention`: none, but @ the person's WeCom id."""
+
+# The address each configured channel type needs, by the `channels` section's `type`.
+ADDRESS_OF_CHANNEL_TYPE: dict[str, AddressKind] = {
+    "wecom_app": "wecom", "wecom_robot": "mention", "sms_aliyun": "phone",
+    "sms_tencent": "phone", "sms_http": "phone", "email": "email", "console": "none",
+}
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -90,7 +97,8 @@ class OncallConfig(StrictModel):
     channel_address: dict[str, AddressKind] = {
         "wecom": "wecom", "sms": "phone", "email": "email", "console": "none",
     }
-    """The kind of a person's address (wecom, phone, email, none) that each channel needs."""
+    """The kind of a person's address each channel needs, for channels the `channels` section
+    does not define; a defined channel's type decides it (wecom_app: wecom, sms_*: phone)."""
     repeat_channels: list[str] = []
     """Channels for reminders of unacknowledged alerts; default: those of the first step."""
 
@@ -142,12 +150,35 @@ def _reference_problems(config: OncallConfig) -> list[str]:
             for name in step.to:
                 if name not in _ROLES:
                     check_person(name, f"escalation.{severity}[{index}].to")
-            for channel in step.channels:
-                if channel not in config.channel_address:
-                    problems.append(
-                        f"escalation.{severity}[{index}].channels 中的通道 {channel!r} "
-                        "未在 channel_address 中说明需要哪种地址（wecom、phone、email 或 none）")
     return problems
+
+
+def channel_problems(oncall: OncallConfig, interruption_channels: list[str],
+                     defined: dict[str, str]) -> list[str]:
+    """Check the channel names used for paging against the defined ones.
+
+    `defined` maps each channel of the `channels` section to its type. Without
+    that section messages go to the console and alerts.jsonl, so any name in
+    `channel_address` is accepted.
+    """
+    known = set(defined) | {"console"} if defined else set(oncall.channel_address)
+    used = [(f"oncall.escalation.{severity}[{index}].channels", channel)
+            for severity, steps in oncall.escalation.items()
+            for index, step in enumerate(steps) for channel in step.channels]
+    used += [("alerting.interruption.channels", channel) for channel in interruption_channels]
+    problems = []
+    for where, channel in used:
+        if channel not in known:
+            problems.append(f"{where} 中的通道 {channel!r} 未定义，可用：{', '.join(sorted(known))}")
+    return problems
+
+
+def address_kinds(oncall: OncallConfig, defined: dict[str, str]) -> dict[str, AddressKind]:
+    """Return the address kind per channel name: by type for defined channels, else configured."""
+    kinds = dict(oncall.channel_address)
+    for name, channel_type in defined.items():
+        kinds[name] = ADDRESS_OF_CHANNEL_TYPE.get(channel_type, "none")
+    return kinds
 
 
 def current_shift(config: OncallConfig, moment: datetime) -> tuple[date, Shift] | None:
@@ -193,14 +224,21 @@ def people_for(config: OncallConfig, names: list[str], moment: datetime) -> list
 
 
 def recipients_for(config: OncallConfig, names: list[str], channels: list[str],
-                   moment: datetime) -> list[Recipient]:
+                   moment: datetime, kinds: dict[str, AddressKind] | None = None) -> list[Recipient]:
     """Build one recipient per person and channel; a channel needing no address appears once."""
     recipients: list[Recipient] = []
     person_ids = people_for(config, names, moment)
+    kinds = kinds if kinds is not None else config.channel_address
     for channel in channels:
-        kind = config.channel_address.get(channel, "none")
+        kind = kinds.get(channel, "none")
         if kind == "none":
             recipients.append(Recipient(channel))
+            continue
+        if kind == "mention":
+            # A group robot: one message to the group, mentioning each person.
+            for person_id in person_ids:
+                person = config.person(person_id)
+                recipients.append(Recipient(channel, "", person.wecom if person else ""))
             continue
         for person_id in person_ids:
             person = config.person(person_id)
@@ -212,3 +250,9 @@ def recipients_for(config: OncallConfig, names: list[str], channels: list[str],
         recipients.append(Recipient("console"))
     return recipients
 
+
+
+def defined_channels(config: object) -> dict[str, str]:
+    """Map each channel of the configuration's `channels` section to its type."""
+    channels = getattr(config, "channels", None) or {}
+    return {name: channel.type for name, channel in channels.items()}

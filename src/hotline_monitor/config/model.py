@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from hotline_monitor.alerting.config import AlertingConfig
-from hotline_monitor.alerting.oncall import OncallConfig
+from hotline_monitor.alerting.oncall import OncallConfig, channel_problems, defined_channels
 from hotline_monitor.agent.mqtt.config import MqttConfig
 from hotline_monitor.agent.spool_config import SpoolConfig
 from hotline_monitor.collectors.snmp_traps.config import TrapsConfig
@@ -163,6 +163,15 @@ class Config(StrictModel):
     def _check_role_needs_mqtt(self) -> Config:
         if self.role in ("agent", "hub") and self.mqtt is None:
             raise ValueError(f"role 为 {self.role} 时必须配置 mqtt（代理地址等）")
+        return self
+
+    @model_validator(mode="after")
+    def _check_paging_channels(self) -> Config:
+        interruption = self.alerting.interruption
+        problems = channel_problems(self.oncall, interruption.channels if interruption else [],
+                                    defined_channels(self))
+        if problems:
+            raise ValueError("；".join(problems))
         return self
 
     @property
