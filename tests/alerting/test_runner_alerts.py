@@ -129,3 +129,27 @@ def test_run_forever_serves_ack_link_and_ticks(tmp_path):
     assert code == 0
     assert messages()[1]["title"] == "【已确认】ups-main（#1）"
     assert "张三" in messages()[1]["text"]
+
+
+def test_run_once_pages_through_outbox(tmp_path, capsys):
+    from hotline_monitor.notify.outbox import Outbox
+
+    text = SITE.format(role="all") + textwrap.dedent("""
+        channels:
+          duty: {type: console}
+        oncall:
+          escalation:
+            default:
+              - {after: 0s, to: [on_duty], channels: [duty]}
+        """)
+    config = parse_config(textwrap.dedent(text), tmp_path / "site.yaml")
+    agent = Agent(config, collectors=[OnBatteryUps()])
+    assert asyncio.run(agent.run_once()) == 0
+
+    outbox = Outbox(tmp_path / "state" / "outbox.sqlite", lambda severity: 600.0)
+    deliveries = outbox.deliveries()
+    outbox.close()
+    assert [(d.message_key, d.channel, d.state) for d in deliveries] == [
+        ("group:1:alert:1", "duty", "sent")]
+    assert not (tmp_path / "state" / "alerts.jsonl").exists()
+    assert "市电中断，UPS 转电池供电" in capsys.readouterr().out
