@@ -118,7 +118,7 @@ class BatteryForecast:
 
     def _project_runtime(self) -> float | None:
         # The UPS's estimate should fall one second per second. Where it falls
-        # faster, the point where its trend reaches zero comes sooner than it says.
+        # faster, its trend reaches zero sooner than its latest value claims.
         if not self._enough(self.runtime):
             return None
         fit = _slope_intercept(self.runtime)

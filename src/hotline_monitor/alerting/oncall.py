@@ -18,7 +18,8 @@ from hotline_monitor.notify.message import Recipient
 from hotline_monitor.timeutil import SHANGHAI
 
 AddressKind = Literal["wecom", "phone", "email", "mention", "none"]
-"""Which of a person's addresses a channel needs; `mention`: none, but @ the person's WeCom id."""
+"""The kind of a person's address a channel needs. `mention`: none, but the person's WeCom id is
+@-mentioned in the group."""
 
 # The address each configured channel type needs, by the `channels` section's `type`.
 ADDRESS_OF_CHANNEL_TYPE: dict[str, AddressKind] = {
@@ -97,8 +98,8 @@ class OncallConfig(StrictModel):
     channel_address: dict[str, AddressKind] = {
         "wecom": "wecom", "sms": "phone", "email": "email", "console": "none",
     }
-    """The kind of a person's address each channel needs, for channels the `channels` section
-    does not define; a defined channel's type decides it (wecom_app: wecom, sms_*: phone)."""
+    """The kind of a person's address each channel name needs when no `channels` section
+    defines it. A defined channel's type decides instead (wecom_app: wecom, sms_*: phone)."""
     repeat_channels: list[str] = []
     """Channels for reminders of unacknowledged alerts; default: those of the first step."""
 
@@ -246,7 +247,7 @@ def recipients_for(config: OncallConfig, names: list[str], channels: list[str],
             if address:
                 recipients.append(Recipient(channel, address))
     if not recipients:
-        # Nobody on the rota resolved: the message still reaches the console and log.
+        # When no person on the rota resolves, the message still goes to the console.
         recipients.append(Recipient("console"))
     return recipients
 
