@@ -298,3 +298,29 @@ def test_bad_replacement_date_reported(tmp_path):
     base = BASE.replace('"2027-01-10"', '"2027-02-30"')
     with pytest.raises(ConfigError, match=r"ups\[0\]\.battery_replace_due: 应为日期"):
         make_config(tmp_path, base=base)
+
+
+def test_two_paths_keep_separate_states(tmp_path):
+    base = BASE.replace("    snmp: {host: 127.0.0.1}\n",
+                        "    snmp: {host: 127.0.0.1}\n    modbus: {host: 127.0.0.1, map: generic}\n")
+    clock = FakeClock()
+    engine, sink = make_engine(make_config(tmp_path, base=base), clock)
+    from hotline_monitor.reading import Reading
+
+    def reading(source, output_source):
+        tags = {"site": "xz", "ups": "ups-main", "source": source}
+        return Reading("ups", tags, {"output_source": output_source}, clock.now_ns)
+
+    # The Modbus card lags: SNMP says battery, Modbus still mains, on alternate polls.
+    for _ in range(4):
+        engine.observe([reading("snmp", 5.0)])
+        clock.advance(2)
+        engine.observe([reading("modbus", 3.0)])
+        clock.advance(3)
+
+    assert sink.kinds() == ["alert"]
+    assert "市电中断，UPS 转电池供电（SNMP）" in sink.messages[0].text
+
+    engine.observe([reading("modbus", 5.0)])
+    assert "市电中断，UPS 转电池供电（Modbus）" in sink.messages[1].text
+    assert sink.messages[1].title.startswith("【严重】主机房 UPS：新增告警 1 项（#1）")

@@ -53,6 +53,7 @@ class AlertEngine:
                                         console=self.alerting.console)
         self.store = AlertStore(config.state_dir / "alerts.sqlite")
         self.names = {ups.id: ups.display_name for ups in config.ups}
+        self.dual_path = {ups.id for ups in config.ups if ups.snmp and ups.modbus}
         oncall: OncallConfig = config.oncall
 
         forecast = self.alerting.forecast
@@ -185,6 +186,10 @@ class AlertEngine:
         current = self.store.find_open(rule.name, event.series)
         extra = {"target": self.display_name(event.target), "due": self._due(event.target)}
         summary = summary_text(rule, event.series, event.value, event.detail, extra)
+        source = _series_source(event.series)
+        if source and event.target in self.dual_path:
+            # Two paths read this UPS: say which one this line comes from.
+            summary += f"（{source.upper() if source == 'snmp' else source.capitalize()}）"
 
         if event.kind == "pending":
             if current is None:
@@ -233,3 +238,11 @@ class AlertEngine:
         if ups is None or ups.battery_replace_due is None:
             return ""
         return ups.battery_replace_due.isoformat()
+
+
+def _series_source(series: str) -> str:
+    for item in series.partition(":")[2].split(","):
+        key, _, value = item.partition("=")
+        if key == "source":
+            return value
+    return ""

@@ -28,8 +28,10 @@ EventKind = Literal["pending", "cancel", "fire", "resolve", "flapping"]
 
 TARGET_TAGS = ("ups", "host", "trunk", "check", "target", "service")
 
-# `source` names the path (SNMP or Modbus) to one UPS: both paths feed one alert.
-_NOT_IDENTITY = ("site", "source")
+# `source` (SNMP or Modbus) stays part of a series: where two paths to one UPS
+# disagree, one state per path keeps each alert steady instead of flipping on
+# alternate polls. Both paths' alerts share the UPS's group, so they page together.
+_NOT_IDENTITY = ("site",)
 
 # RFC 1628 upsOutputSource: battery(5).
 OUTPUT_SOURCE_BATTERY = 5.0
@@ -134,8 +136,9 @@ class RuleEvaluator:
             events += self._evaluate_rule(rule, reading, time_s)
         return events
 
-    def forecast_for(self, ups_id: str) -> Projection | None:
-        forecast = self.forecasts.get(ups_id)
+    def forecast_for(self, ups_id: str, source: str = "") -> Projection | None:
+        """Return the projection for one UPS as one path (SNMP, Modbus) reads it."""
+        forecast = self.forecasts.get(f"{ups_id}/{source}")
         return forecast.project() if forecast else None
 
     def tick(self, now_s: float) -> list[Event]:
@@ -152,10 +155,10 @@ class RuleEvaluator:
         return events
 
     def _feed_forecast(self, reading: Reading, time_s: float) -> None:
-        ups_id = reading.tags.get("ups", "")
-        forecast = self.forecasts.get(ups_id)
+        key = f"{reading.tags.get('ups', '')}/{reading.tags.get('source', '')}"
+        forecast = self.forecasts.get(key)
         if forecast is None:
-            forecast = self.forecasts[ups_id] = self.new_forecast()
+            forecast = self.forecasts[key] = self.new_forecast()
         fields = reading.fields
         forecast.observe(time_s, _on_battery(fields), _number(fields, "charge_pct"),
                          _number(fields, "runtime_s"))
@@ -175,7 +178,8 @@ class RuleEvaluator:
 
         detail = ""
         if rule.kind == "forecast":
-            projection = self.forecast_for(reading.tags.get("ups", ""))
+            projection = self.forecast_for(reading.tags.get("ups", ""),
+                                           reading.tags.get("source", ""))
             value = projection.remaining_s if projection else None
             detail = projection.source_text if projection else ""
         else:
