@@ -22,9 +22,19 @@ def test_agent_builds_maintenance_and_ticks(config):
         events = agent.maintenance.ledger.battery_events(at("2026-12-01 00:00"),
                                                          at("2027-01-01 00:00"))
         jobs = [job_id for _, _, job_id in agent.extra_jobs]
+        engine_sink = agent.engine.sink
+        gate = agent.maintenance.gate
+        notice_sink = agent.maintenance.sender.sink
+        outbox = agent.notifier.outbox
+        page_sink = gate.inner
     finally:
         agent.maintenance.close()
         agent.spool.close()
+        agent.notifier.outbox.close()
     assert "maintenance" in jobs
+    # Pages pass the gate on their way to the outbox; bureau notices go to the outbox directly.
+    assert engine_sink is gate
+    assert page_sink is outbox
+    assert notice_sink is outbox
     assert [(event.start_ns, event.end_ns, event.min_runtime_s) for event in events] == \
         [(at("2026-12-05 10:00"), at("2026-12-05 10:03"), 2400.0)]

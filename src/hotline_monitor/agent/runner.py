@@ -36,6 +36,8 @@ from hotline_monitor.collectors.base import Collector
 from hotline_monitor.collectors.registry import build_collectors
 from hotline_monitor.config.model import Config
 from hotline_monitor.maintenance.agent_hook import build_maintenance
+from hotline_monitor.maintenance.delivery import outbox_lookup
+from hotline_monitor.maintenance.service import MaintenanceService
 from hotline_monitor.notify.message import MessageSink
 from hotline_monitor.reading import Reading
 
@@ -85,9 +87,16 @@ class Agent:
             message_sink = self.notifier.outbox
         self.message_sink = message_sink or ConsoleSink(config.state_dir / "alerts.jsonl",
                                                         console=config.alerting.console)
+        # Pages pass the maintenance gate, which keeps back those about targets
+        # under maintenance. Bureau notices go straight to the outbox.
+        self.maintenance = self._build_maintenance() if config.role != "agent" else None
         # Readings the engine derives (service, alert_event) go to the spool only.
-        self.engine = (AlertEngine(config, self.message_sink, write=self.store)
-                       if config.role != "agent" else None)
+        self.engine = None
+        if self.maintenance is not None:
+            self.engine = AlertEngine(config, self.maintenance.gate, write=self.store,
+                                      is_in_maintenance=self.maintenance.calendar.is_in_maintenance)
+        elif config.role != "agent":
+            self.engine = AlertEngine(config, self.message_sink, write=self.store)
         # Alerts found outside the rules (spool, hub liveness, SNMP/Modbus
         # disagreement) join the engine's state; without an engine they are sent as they come.
         page_to = recipients_for(config.mqtt.page_channels) if config.mqtt else []
@@ -106,7 +115,6 @@ class Agent:
         self.extra_jobs: list[Job] = []
         """Periodic jobs added by the hub or the MQTT publisher: (function, seconds, id)."""
         self.started = time.monotonic()
-        self.maintenance = build_maintenance(config) if config.role != "agent" else None
         if self.maintenance is not None:
             self.extra_jobs.append((self.maintenance_tick, MAINTENANCE_TICK_S, "maintenance"))
 
@@ -114,6 +122,13 @@ class Agent:
         self._poll_ms_total = 0.0
         self._polls_since_report = 0
         self._setup_publisher()
+
+    def _build_maintenance(self) -> MaintenanceService:
+        if self.notifier is not None:
+            outbox = self.notifier.outbox
+            return build_maintenance(self.config, outbox, outbox_lookup(outbox),
+                                     page_sink=self.message_sink)
+        return build_maintenance(self.config, page_sink=self.message_sink)
 
     @property
     def targets(self) -> list[str]:
