@@ -172,3 +172,14 @@ def test_page_after_window_releases_held_first(service, page_sink):
     assert page_sink.keys() == ["a:1:after-maintenance", "a:1:escalation:2"]
     assert service.due_notices(at("2026-12-10 03:01")) == ["maint:1:start", "maint:1:complete"]
     assert page_sink.keys() == ["a:1:after-maintenance", "a:1:escalation:2"]
+
+
+def test_drill_interruption_recorded_as_drill(service, bureau_sink, page_sink):
+    start = at("2026-12-05 14:00")
+    drill = interruption("start", start, start)
+    drill.drill = True
+    service.gate.enqueue(drill)
+
+    assert page_sink.keys() == ["interruption:7:start"]
+    assert service.ledger.interruption(f"hotline:{start}").drill
+    assert bureau_sink.messages == []

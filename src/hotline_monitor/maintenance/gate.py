@@ -131,11 +131,14 @@ class MaintenanceGate:
         stage = str(context.get("stage", ""))
         start_ns = int(context.get("start_ns", message.created_ns))  # type: ignore[arg-type]
         source_id = f"{service}:{start_ns}"
-        if self.outage is not None and not message.drill:
+        if self.outage is not None:
             if stage == "end":
                 self.outage.ended(source_id, message.created_ns)
             else:
-                self.outage.started(source_id, service, start_ns, str(context.get("cause", "")))
+                self.outage.started(source_id, service, start_ns, str(context.get("cause", "")),
+                                    drill=message.drill)
+        if message.drill:
+            return self.inner.enqueue(message)
 
         identity = f"interruption:{source_id}"
         if stage == "end" and self.ledger.alert(identity) is not None:
