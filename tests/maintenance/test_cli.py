@@ -132,3 +132,20 @@ def test_backup_and_restore_commands(site_file, capsys, tmp_path, outbox):
     assert main(["maint", "restore", "-c", str(site_file), "--from", str(backup_file)]) == 0
     assert "台账已从" in capsys.readouterr().out
     assert main(["maint", "restore", "-c", str(site_file), "--from", str(tmp_path / "x")]) == 2
+
+
+def test_report_send_enqueues_and_archives(site_file, capsys, tmp_path, outbox, config):
+    code = main(["report", "yearly", "-c", str(site_file), "--year", "2025", "--send"])
+    assert code == 0
+    assert "报告已进入发送队列并存档" in capsys.readouterr().out
+    assert outbox.keys() == ["report:yearly:2025"]
+    message = outbox.by_key("report:yearly:2025")
+    assert message.kind == "report"
+    assert message.title == "【运行报告】12345 热线供电与通信运行年报（2025 年）"
+    for path in message.context["attachments"]:
+        assert path.startswith(str(config.state_dir / "archive"))
+
+
+def test_report_future_period_exit_2(site_file, capsys):
+    assert main(["report", "yearly", "-c", str(site_file), "--year", "2999"]) == 2
+    assert "2999 年尚未开始，无法生成报告" in capsys.readouterr().err
