@@ -36,8 +36,8 @@ def test_window_with_49_hours_notice_accepted(service, bureau_sink):
     notice = bureau_sink.messages[0]
     assert notice.kind == "notice"
     assert notice.title == "【检修通知】2026-12-10 01:00 线路检修（MW-1）"
-    assert "提前 49 小时 发出（规定不少于 48 小时）" in notice.text
-    assert "联系人：张工 13800000000\n\n本通知提前 49 小时 发出" in notice.text
+    assert "提前 49 小时发出（规定不少于 48 小时）" in notice.text
+    assert "联系人：张工 13800000000\n\n本通知提前 49 小时发出" in notice.text
     assert "主机房" not in notice.title
     recipients = {(r.channel, r.address) for r in notice.recipients}
     assert recipients == {("mail", "noc@bureau.example.cn"), ("mail", "duty@bureau.example.cn"),
@@ -70,7 +70,7 @@ def test_emergency_window_flagged_late(service, bureau_sink):
     assert window.late
     assert window.notice_hours == pytest.approx(5.0)
     text = bureau_sink.by_key("maint:1:notice").text
-    assert "本次为紧急检修，提前 5 小时 通知，不足规定的 48 小时。" in text
+    assert "本次为紧急检修，提前 5 小时通知，不足规定的 48 小时。" in text
     assert "紧急原因：电信光缆被施工挖断，须立即抢修" in text
 
 
