@@ -40,6 +40,9 @@ channels:
     from_address: monitor@hotline.example
   bureau-group:
     type: console
+notify:
+  operator:
+    - {{channel: mail, address: ops@hotline.example.cn}}
 bureau:
   name: 徐州市大数据局
   email_channel: mail

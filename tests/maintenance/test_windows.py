@@ -214,3 +214,22 @@ def test_calendar_covers_scope_only_inside_window(service):
     assert not calendar.is_in_maintenance("ups-main", at("2026-12-10 00:59"))
     assert not calendar.is_in_maintenance("ups-backup", at("2026-12-10 02:00"))
     assert [w.id for w in calendar.active_windows(at("2026-12-10 02:00"))] == [1]
+
+
+def test_undelivered_notice_warns_operator_at_reminder(service, bureau_sink):
+    service.add(request("2026-12-10 01:00", "2026-12-10 03:00"), at("2026-12-01 00:00"))
+
+    sent = service.due_notices(at("2026-12-09 01:00"))
+
+    assert sent == ["maint:1:remind", "maint:1:undelivered"]
+    warning = bureau_sink.by_key("maint:1:undelivered")
+    assert warning.kind == "operator"
+    assert [(r.channel, r.address) for r in warning.recipients] == [("mail", "ops@hotline.example.cn")]
+    assert warning.title == "检修 MW-1 的检修通知尚未送达大数据局"
+    assert "距今约 24 小时" in warning.text
+
+
+def test_delivered_notice_sends_no_warning(service, bureau_sink):
+    service.add(request("2026-12-10 01:00", "2026-12-10 03:00"), at("2026-12-01 00:00"))
+    bureau_sink.deliver_all()
+    assert service.due_notices(at("2026-12-09 01:00")) == ["maint:1:remind"]

@@ -17,13 +17,13 @@ from typing import Any
 from hotline_monitor.errors import ConfigError
 from hotline_monitor.maintenance.calendar import MaintenanceCalendar
 from hotline_monitor.maintenance.gate import MaintenanceGate
-from hotline_monitor.maintenance.ledger import LEDGER_FILE, Ledger, WindowRow
+from hotline_monitor.maintenance.ledger import LEDGER_FILE, Ledger, NoticeRow, WindowRow
 from hotline_monitor.maintenance.notices import DeliveryLookup, NoticeSender
 from hotline_monitor.maintenance.outage import OutageNotices
 from hotline_monitor.maintenance.scope import known_targets
 from hotline_monitor.maintenance.timeinput import NS, hours_minutes, local_minutes, notice_shortfall
 from hotline_monitor.maintenance.windows import WindowRequest, request_problems, window_context
-from hotline_monitor.notify.message import MessageSink, OutgoingMessage
+from hotline_monitor.notify.message import MessageSink, OutgoingMessage, Recipient
 from hotline_monitor.reading import Reading
 from hotline_monitor.timeutil import format_duration, local_text
 
@@ -171,17 +171,40 @@ class MaintenanceService:
             lead = hours_minutes(max(0, (window.start_ns - now_ns) // (60 * NS)))
             sent += self._send_window_notice(window, "remind", "maintenance_reminder", now_ns,
                                              lead_text=lead)
+            sent += self._warn_undelivered(window, now_ns)
         if now_ns >= window.start_ns and window.state == "scheduled":
             sent += self._start(window, now_ns)
         if now_ns >= window.end_ns:
             sent += self._complete(self._window(window.id), now_ns)
         return sent
 
+    def _formal_notice(self, window: WindowRow) -> NoticeRow | None:
+        return next((notice for notice in self.ledger.notices(window_id=window.id)
+                     if notice.kind == "maintenance_notice"), None)
+
+    def _warn_undelivered(self, window: WindowRow, now_ns: int) -> list[str]:
+        """Tell the operator, at reminder time, that the formal notice has not arrived yet."""
+        operators = getattr(getattr(self.config, "notify", None), "operator", [])
+        sink = self.sender.sink
+        if self.sender.is_delivered(self._formal_notice(window)) or not operators or sink is None:
+            return []
+        key = f"maint:{window.id}:undelivered"
+        lead = hours_minutes(max(0, (window.start_ns - now_ns) // (60 * NS)))
+        message = OutgoingMessage(
+            key=key, kind="operator", severity="warning",
+            title=f"检修 MW-{window.id} 的检修通知尚未送达大数据局",
+            text=(f"MW-{window.id}（{window.kind}）将于 {local_minutes(window.start_ns)} 开始，"
+                  f"距今约 {lead}，但检修通知仍未确认送达。请检查邮件和企业微信通道，"
+                  "或用 maint show 查看发送结果；开始时仍未送达将记为违规。"),
+            recipients=[Recipient(item.channel, item.address) for item in operators],
+            created_ns=now_ns)
+        log.error("maintenance window MW-%d starts in %s but its notice is not delivered",
+                  window.id, lead)
+        return [key] if sink.enqueue(message) else []
+
     def _start(self, window: WindowRow, now_ns: int) -> list[str]:
         violation = ""
-        formal = next((notice for notice in self.ledger.notices(window_id=window.id)
-                       if notice.kind == "maintenance_notice"), None)
-        if not self.sender.is_delivered(formal):
+        if not self.sender.is_delivered(self._formal_notice(window)):
             violation = "检修开始时，检修通知尚未确认送达" + (self.config.bureau.name
                                                 if self.config.bureau else "市大数据局")
             log.error("maintenance window MW-%d starts but its notice was not delivered",
