@@ -170,7 +170,9 @@ def compute(ledger: Ledger, period: Period, limit_s: float, notice_hours: float,
         else:
             if row.window_id is not None:
                 figures.in_window.append(counted)
-            if counted.downtime_s > 0 or counted.counted_start_ns < period.end_ns:
+            # The counted part may begin after the period, when the window it
+            # started in ends in the next period.
+            if counted.counted_start_ns < period.end_ns:
                 figures.interruptions.append(counted)
 
     for event in ledger.battery_events(period.start_ns, period.end_ns):
