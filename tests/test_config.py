@@ -175,3 +175,41 @@ def test_cli_usage_error_is_chinese_exit_2():
 
     assert result.returncode == 2
     assert "缺少必需的参数：-c/--config" in result.stderr
+
+
+def test_duplicate_key_is_reported(tmp_path):
+    path = write(tmp_path, "site: x\nups:\n  - id: a\n    snmp: {host: 127.0.0.1}\n"
+                           "    snmp: {host: 127.0.0.2}\n")
+
+    problems = problems_of(path)
+
+    assert problems == ["site.yaml:5: ups[0].snmp: 与第 4 行的同名配置项重复，YAML 只保留后一个；请删除或合并其中一个"]
+
+
+def test_yaml_tab_and_indent_errors_are_chinese(tmp_path):
+    tab = write(tmp_path, "site: x\nups:\n\t- id: a\n")
+    assert problems_of(tab)[0].startswith("site.yaml:3: YAML 语法错误：含有 Tab 字符：YAML 只能用空格缩进")
+
+    indent = write(tmp_path, "site: x\nups:\n  - id: a\n    snmp:\n      host: 127.0.0.1\n     port: 161\n")
+    assert problems_of(indent)[0].startswith("site.yaml:6: YAML 语法错误：缩进不一致")
+
+
+def test_choices_and_length_limits_are_chinese(tmp_path):
+    path = write(tmp_path, """\
+        site: x
+        ups: []
+        traps:
+          listen: 127.0.0.1:10162
+          v3_users:
+            - user: u
+              auth_protocol: SHA-256
+              auth_key: short
+        """)
+
+    problems = problems_of(path)
+
+    assert problems == [
+        "site.yaml:7: traps.v3_users[0].auth_protocol: 取值无效：应为 'MD5'、'SHA'、'SHA224'、'SHA256'、"
+        "'SHA384'、'SHA512' 之一，当前为 'SHA-256'",
+        "site.yaml:8: traps.v3_users[0].auth_key: 至少 8 个字符，当前为 （已隐藏）",
+    ]
