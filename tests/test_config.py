@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hotline_monitor.agent.cli import main
 from hotline_monitor.config import load_config
 from hotline_monitor.errors import ConfigError
 
@@ -213,3 +214,16 @@ def test_choices_and_length_limits_are_chinese(tmp_path):
         "'SHA384'、'SHA512' 之一，当前为 'SHA-256'",
         "site.yaml:8: traps.v3_users[0].auth_key: 至少 8 个字符，当前为 （已隐藏）",
     ]
+
+
+def test_check_config_summary_names_destination(tmp_path, capsys):
+    agent = write(tmp_path, "site: x\nrole: agent\nups: []\nmqtt: {host: 127.0.0.1, port: 18830}\n")
+
+    code = main(["check-config", "-c", str(agent)])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "角色 agent" in out
+    assert "数据经 MQTT 代理 127.0.0.1:18830 发给监控中心（hub）" in out
+    assert "本地存储" not in out
+    assert "注意：没有配置任何 UPS" in out
