@@ -204,7 +204,7 @@ class Agent:
             log.warning("%s stopped with %d readings still spooled in %s; they are sent at the next start",
                         self.config.role, self.spool.rows, self.config.spool_path)
         await self.close()
-        return 0
+        return 0 if result.ok else 1
 
     def _schedule_polls(self, scheduler: AsyncIOScheduler) -> None:
         start = datetime.now().astimezone()
