@@ -227,3 +227,26 @@ def test_check_config_summary_names_destination(tmp_path, capsys):
     assert "数据经 MQTT 代理 127.0.0.1:18830 发给监控中心（hub）" in out
     assert "本地存储" not in out
     assert "注意：没有配置任何 UPS" in out
+
+
+def test_channel_type_typo_hides_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROBOT_KEY", "robot-key-never-shown")
+    path = write(tmp_path, """\
+        site: x
+        ups: []
+        channels:
+          ops:
+            type: wecom-robot
+            key: ${env:ROBOT_KEY}
+          mail:
+            host: 127.0.0.1
+        """)
+
+    problems = problems_of(path)
+
+    assert len(problems) == 2
+    assert problems[0].startswith("site.yaml:4: channels.ops: type 取值无效：应为 'wecom_robot'、")
+    assert problems[0].endswith("之一，当前为 'wecom-robot'")
+    assert problems[1] == "site.yaml:7: channels.mail: 缺少 type（类型）"
+    assert all("robot-key-never-shown" not in problem for problem in problems)
+    assert all("Input tag" not in problem for problem in problems)

@@ -210,6 +210,13 @@ def _describe_error(error: dict[str, Any]) -> str:
         # pydantic writes the choices as "'a', 'b' or 'c'".
         choices = str(context.get("expected", "")).replace(" or ", ", ").replace(", ", "、")
         return f"取值无效：应为 {choices} 之一，当前为 {shown}"
+    if kind == "union_tag_invalid":
+        field = str(context.get("discriminator", "")).strip("'")
+        choices = str(context.get("expected_tags", "")).replace(", ", "、")
+        return f"{field} 取值无效：应为 {choices} 之一，当前为 {context.get('tag')!r}"
+    if kind == "union_tag_not_found":
+        field = str(context.get("discriminator", "")).strip("'")
+        return f"缺少 {field}（类型）"
     if kind == "string_too_short":
         return f"至少 {context.get('min_length')} 个字符，当前为 {shown}"
     if kind == "string_too_long":
@@ -228,9 +235,19 @@ def _shown_value(error: dict[str, Any]) -> str:
     names = [part for part in error["loc"] if isinstance(part, str)]
     if names and is_secret_key(names[-1]):
         return "（已隐藏）"
-    value = error.get("input")
+    value = _masked(error.get("input"))
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _masked(value: Any) -> Any:
+    """Return a copy of a mapping or list with the values of secret keys hidden, at any depth."""
+    if isinstance(value, dict):
+        return {key: "（已隐藏）" if isinstance(key, str) and is_secret_key(key) else _masked(item)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
 
 
 def _check_duplicate_ids(data: dict[str, Any], problems: _Problems) -> None:
