@@ -35,6 +35,7 @@ from hotline_monitor.alerting.notify import AlertRouter, ConsoleSink
 from hotline_monitor.collectors.base import Collector
 from hotline_monitor.collectors.registry import build_collectors
 from hotline_monitor.config.model import Config
+from hotline_monitor.errors import StartupError, describe_os_error
 from hotline_monitor.notify.message import MessageSink
 from hotline_monitor.reading import Reading
 
@@ -70,7 +71,11 @@ class Agent:
     def __init__(self, config: Config, collectors: list[Collector] | None = None,
                  message_sink: MessageSink | None = None) -> None:
         self.config = config
-        config.state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            config.state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StartupError(f"无法创建状态目录：{describe_os_error(err)}；"
+                               "请检查 state_dir 的路径和运行用户的写权限") from err
         self.pollers = [
             Poller(collector, config.site, config.agent_id)
             for collector in (collectors if collectors is not None else build_collectors(config))
