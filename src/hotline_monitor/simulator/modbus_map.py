@@ -72,7 +72,7 @@ def holding_registers(snapshot: Snapshot) -> list[int]:
     put16(0, "output_source", snapshot.output_source)
     put16(1, "battery_status", snapshot.battery_status)
     put16(2, "charge_pct", _u16(snapshot.charge_pct))
-    put32(3, "runtime_s", int(snapshot.runtime_s))
+    put32(3, "runtime_s", int(round(snapshot.runtime_s)))
     put16(5, "battery_voltage", _u16(snapshot.battery_voltage * 10))
     put16(6, "battery_current", _s16(snapshot.battery_current * 10))
     put16(7, "battery_temperature", _s16(snapshot.battery_temperature * 10))

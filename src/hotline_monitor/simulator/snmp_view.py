@@ -4,8 +4,8 @@ Units follow RFC 1628: voltages in volts, currents and frequencies in tenths,
 battery voltage in tenths of a volt, battery temperature in whole °C, runtime
 (upsEstimatedMinutesRemaining) in minutes, alarm times as sysUpTime ticks.
 
-When a recording is given, its objects are served as the base: identity,
-vendor trees and quirks stay as recorded. An RFC 1628 object the model drives
+When a recording is given, its objects are served as the base: identity
+(system group, upsIdent), vendor trees and quirks stay as recorded. An RFC 1628 object the model drives
 takes the model's value, encoded with the recorded type (a card that answers
 Gauge32 or a STRING for an Integer keeps doing so), unless the recording holds
 Null or a sentinel there: that card never reports the value, so neither does
@@ -27,6 +27,8 @@ SENTINEL = 65535
 """What a faulty sensor's value reads as over SNMP (a common card sentinel)."""
 
 UPS = parse_oid("1.3.6.1.2.1.33.1")
+SYSTEM = parse_oid("1.3.6.1.2.1.1")
+UPS_IDENT = parse_oid("1.3.6.1.2.1.33.1.1")
 ALARM_TABLE = parse_oid("1.3.6.1.2.1.33.1.6.2")
 SYS_DESCR = parse_oid("1.3.6.1.2.1.1.1.0")
 SYS_OBJECT_ID = parse_oid("1.3.6.1.2.1.1.2.0")
@@ -162,9 +164,15 @@ def served_objects(model: dict[Oid, Value], recording: dict[Oid, Value] | None,
             # An RFC 1628 object the card does not have stays absent.
             if oid[:len(UPS)] != UPS or not has_ups_data:
                 merged[oid] = value
+        elif _is_identity(oid):
+            merged[oid] = recorded
         else:
             merged[oid] = _keep_quirks(recorded, value)
     return sorted(merged.items())
+
+
+def _is_identity(oid: Oid) -> bool:
+    return oid[:len(SYSTEM)] == SYSTEM or oid[:len(UPS_IDENT)] == UPS_IDENT
 
 
 def _has_ups_data(recording: dict[Oid, Value]) -> bool:
