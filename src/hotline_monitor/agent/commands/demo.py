@@ -1,2 +1,126 @@
-def register(subparsers):
-    pass
+"""`hotline-monitor demo`: the simulator and the agent together, nothing else needed.
+
+It plays `mains-failure` until the runtime has dropped under the 30-minute
+warning, then `mains-restored`, at a speed that takes about two minutes, with
+a live status view. Readings go to the local store, messages to the console
+and the alert log, all in the demo's state folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from hotline_monitor.config.model import Config
+from hotline_monitor.errors import ConfigError
+from hotline_monitor.simulator.harness import LiveRun
+from hotline_monitor.simulator.scenario import load_scenario
+from hotline_monitor.simulator.status_view import StatusView
+
+DEFAULT_SPEED = 20.0
+MAINS_FAILURE_CUT_S = 28 * 60.0
+"""Simulated seconds of mains failure: past the 30-minute runtime warning (about 26.5 min)."""
+POLL_INTERVAL_S = 2.0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="内置演示：模拟 UPS + 采集代理 + 本地存储，无需任何外部服务")
+    parser.add_argument("--state-dir", type=Path, metavar="目录",
+                        help="演示数据目录（默认当前目录下的 demo-state，不可写时用临时目录）")
+    parser.add_argument("--speed", type=float, default=DEFAULT_SPEED, metavar="倍数",
+                        help=f"时间倍速（默认 {DEFAULT_SPEED:g}，约两分钟演示完）")
+    parser.set_defaults(handler=handle)
+
+
+def demo_state_dir(requested: Path | None) -> Path:
+    """The demo's state folder: as requested, else ./demo-state, else a temporary folder."""
+    if requested is not None:
+        try:
+            requested.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ConfigError([f"--state-dir：无法创建目录 {requested}：{err.strerror}"]) from err
+        if not os.access(requested, os.W_OK):
+            raise ConfigError([f"--state-dir：目录 {requested} 不可写"])
+        return requested
+    candidate = Path.cwd() / "demo-state"
+    try:
+        candidate.mkdir(exist_ok=True)
+        if os.access(candidate, os.W_OK):
+            return candidate
+    except OSError:
+        pass
+    return Path(tempfile.mkdtemp(prefix="hotline-demo-"))
+
+
+def demo_config(state_dir: Path, snmp_port: int) -> Config:
+    return Config.model_validate({
+        "site": "demo-12345",
+        "state_dir": state_dir,
+        "agent_id": "demo-agent",
+        "log_level": "warning",
+        "ups": [{
+            "id": "ups-main",
+            "name": "主机房 100kVA UPS（模拟）",
+            "snmp": {"host": "127.0.0.1", "port": snmp_port, "timeout": 1, "retries": 0},
+            "interval": POLL_INTERVAL_S,
+        }],
+        # The status view shows the messages; the alert log keeps them.
+        "alerting": {"console": False},
+    })
+
+
+def handle(args: argparse.Namespace) -> int:
+    if not 0 < args.speed <= 10_000:
+        raise ConfigError([f"--speed 应大于 0 且不超过 10000，实际为 {args.speed:g}"])
+    state_dir = demo_state_dir(args.state_dir)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("apscheduler", "pymodbus", "hotline_monitor.simulator"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return asyncio.run(run_demo(state_dir, args.speed))
+
+
+async def run_demo(state_dir: Path, speed: float) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    run = LiveRun(lambda port: demo_config(state_dir, port), speed)
+    view = StatusView(run)
+    print(f"演示开始：模拟 UPS 在 127.0.0.1:{run.simulator.options.snmp_port}（SNMP），"
+          f"采集间隔 {POLL_INTERVAL_S:g} 秒，{speed:g} 倍速；按 Ctrl-C 可提前结束。", flush=True)
+
+    scenarios = [(load_scenario("mains-failure"), MAINS_FAILURE_CUT_S),
+                 (load_scenario("mains-restored"), None)]
+
+    async def refresh() -> None:
+        while True:
+            view.title = run.simulator.scenario.title
+            view.update()
+            await asyncio.sleep(1.0)
+
+    refresher = asyncio.create_task(refresh())
+    try:
+        # The settle time lets the agent poll the recovered UPS and send the recovery.
+        await run.play(scenarios, stop, settle_s=max(3 * POLL_INTERVAL_S, 5.0))
+    finally:
+        refresher.cancel()
+        view.update()
+    print_summary(run, state_dir, interrupted=stop.is_set())
+    return 0
+
+
+def print_summary(run: LiveRun, state_dir: Path, interrupted: bool) -> None:
+    print("", flush=True)
+    print("演示已中断。" if interrupted else "演示结束。")
+    print(f"共写入 {run.readings_written} 条读数：{state_dir / 'local_store.sqlite'}（本地存储，SQLite）")
+    print(f"告警消息 {len(run.alerts.records)} 条：{state_dir / 'alerts.jsonl'}（告警日志，每行一条 JSON）")
+    print(f"演示数据目录：{state_dir}", flush=True)

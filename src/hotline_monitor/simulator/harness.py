@@ -1,0 +1,216 @@
+"""Run the simulator and the agent together in one event loop (demo, drill, benchmark).
+
+`LiveRun` starts a `SimulatedUps` on free loopback ports, an `Agent` whose
+configuration points at it, and plays scenarios in real time × speed. It
+keeps the latest readings the agent produced and the messages written to the
+alert log, which the status view, the drill report and the benchmark read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hotline_monitor.agent.runner import Agent
+from hotline_monitor.config.model import Config
+from hotline_monitor.reading import Reading
+from hotline_monitor.simulator.scenario import Scenario
+from hotline_monitor.simulator.service import SimulatedUps, SimulatorOptions
+
+log = logging.getLogger(__name__)
+
+
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass(slots=True)
+class Detection:
+    """The first reading that showed a change, with its time."""
+
+    wall_ns: int
+    what: str
+
+
+@dataclass
+class AlertLogTail:
+    """Reads the lines appended to `alerts.jsonl` since the run began."""
+
+    path: Path
+    offset: int = 0
+    records: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.offset = self.path.stat().st_size if self.path.exists() else 0
+
+    def poll(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        with self.path.open("rb") as handle:
+            handle.seek(self.offset)
+            data = handle.read()
+        complete = data[:data.rfind(b"\n") + 1]
+        self.offset += len(complete)
+        new = []
+        for line in complete.decode("utf-8", errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            record.setdefault("seen_ns", time.time_ns())
+            new.append(record)
+        self.records += new
+        return new
+
+
+def message_headline(record: dict) -> str:
+    """One line for a message from the alert log, whichever engine wrote it."""
+    if record.get("headline"):
+        return str(record["headline"])
+    title = str(record.get("title", "")).strip()
+    text = str(record.get("text", "")).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{title} {first}".strip() if first and first not in title else title or first
+
+
+def message_time_ns(record: dict) -> int:
+    for key in ("time_ns", "created_ns", "seen_ns"):
+        if isinstance(record.get(key), int):
+            return record[key]
+    return time.time_ns()
+
+
+class LiveRun:
+    """The simulator and an agent reading it, in the current event loop."""
+
+    def __init__(self, config_for: Callable[[int], Config], speed: float,
+                 simulator_options: SimulatorOptions | None = None,
+                 on_readings: Callable[[list[Reading]], list[Reading]] | None = None) -> None:
+        options = simulator_options or SimulatorOptions()
+        options.speed = speed
+        options.snmp_port = options.snmp_port or free_port()
+        self.simulator = SimulatedUps(options)
+        self.config = config_for(options.snmp_port)
+        self.agent = Agent(self.config)
+        self.alerts = AlertLogTail(self.config.state_dir / "alerts.jsonl")
+        self.latest: dict[tuple[str, ...], Reading] = {}
+        self.detections: list[Detection] = []
+        self.readings_written = 0
+        self._on_readings = on_readings
+        self._last_source: float | None = None
+        self._last_battery: float | None = None
+        self._reachable: bool | None = None
+        self._wrap_submit()
+
+    def _wrap_submit(self) -> None:
+        submit = self.agent.submit
+
+        def observed_submit(readings: list[Reading]) -> None:
+            if self._on_readings is not None:
+                readings = self._on_readings(readings)
+            self._observe(readings)
+            submit(readings)
+
+        self.agent.submit = observed_submit  # type: ignore[method-assign]
+
+    def _observe(self, readings: list[Reading]) -> None:
+        now = time.time_ns()
+        self.readings_written += len(readings)
+        for reading in readings:
+            key = (reading.measurement, *(f"{k}={v}" for k, v in sorted(reading.tags.items())))
+            self.latest[key] = reading
+            if reading.measurement == "ups" and reading.tags.get("source", "snmp") == "snmp":
+                self._detect_ups(reading, now)
+            elif reading.measurement == "target" and reading.tags.get("kind", "").startswith("ups"):
+                up = reading.fields.get("up") == 1.0
+                if self._reachable is not None and up != self._reachable:
+                    self.detections.append(Detection(now, "通信恢复" if up else "轮询无应答"))
+                self._reachable = up
+
+    def _detect_ups(self, reading: Reading, now: int) -> None:
+        source = reading.fields.get("output_source")
+        battery = reading.fields.get("battery_status")
+        if isinstance(source, float) and source != self._last_source:
+            if self._last_source is not None:
+                self.detections.append(Detection(now, f"读到输出来源 {source:.0f}"))
+            self._last_source = source
+        if isinstance(battery, float) and battery != self._last_battery:
+            if self._last_battery is not None:
+                self.detections.append(Detection(now, f"读到电池状态 {battery:.0f}"))
+            self._last_battery = battery
+
+    def ups_reading(self) -> Reading | None:
+        return next((reading for key, reading in self.latest.items() if key[0] == "ups"), None)
+
+    def line_readings(self, side: str) -> dict[int, Reading]:
+        lines = {}
+        for key, reading in self.latest.items():
+            if key[0] == "ups_line" and reading.tags.get("side") == side:
+                try:
+                    lines[int(reading.tags.get("line", "0"))] = reading
+                except ValueError:
+                    continue
+        return lines
+
+    def open_alerts(self) -> list[str]:
+        """Texts of the alerts the engine holds open, whichever engine it is."""
+        engine = self.agent.engine
+        if engine is None:
+            return []
+        if hasattr(engine, "open_alerts"):
+            return [firing.text for _, _, firing in engine.open_alerts()]
+        store = getattr(engine, "store", None)
+        if store is not None and hasattr(store, "open_alerts"):
+            return [getattr(alert, "summary", None) or getattr(alert, "rule", "")
+                    for alert in store.open_alerts() if getattr(alert, "state", "") != "pending"]
+        return []
+
+    async def play(self, scenarios: list[tuple[Scenario, float | None]], stop: asyncio.Event,
+                   settle_s: float) -> None:
+        """Play scenarios in turn (each cut at its limit, in simulated seconds), then settle.
+
+        The first scenario sets its initial state; the next ones continue from
+        where the previous one left the UPS.
+        """
+        agent_stop = asyncio.Event()
+        await self.simulator.start()
+        agent_task = asyncio.create_task(self.agent.run_forever(agent_stop))
+        try:
+            for index, (scenario, limit) in enumerate(scenarios):
+                if stop.is_set():
+                    break
+                self.simulator.begin(scenario, keep_state=index > 0)
+                await self._run_until(limit, stop)
+            if not stop.is_set():
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=settle_s)
+                except TimeoutError:
+                    pass
+        finally:
+            agent_stop.set()
+            await agent_task
+            await self.simulator.stop()
+            self.alerts.poll()
+
+    async def _run_until(self, limit: float | None, stop: asyncio.Event) -> None:
+        if limit is None:
+            await self.simulator.run(stop)
+            return
+        cut = asyncio.Event()
+
+        async def watch() -> None:
+            while self.simulator.sim_s < limit and not stop.is_set():
+                await asyncio.sleep(0.05)
+            cut.set()
+
+        watcher = asyncio.create_task(watch())
+        await self.simulator.run(cut)
+        watcher.cancel()
