@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from hotline_monitor.config.types import Duration, Identifier, Interval, StrictModel
+from hotline_monitor.simulator.config import DrillsConfig
 
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
 
@@ -150,6 +151,7 @@ class Config(StrictModel):
     local_store: LocalStoreConfig = LocalStoreConfig()
     ups: list[UpsConfig] = []
     alerting: AlertingConfig = AlertingConfig()
+    drills: DrillsConfig = DrillsConfig()
 
     def ups_by_id(self, ups_id: str) -> UpsConfig | None:
         return next((ups for ups in self.ups if ups.id == ups_id), None)

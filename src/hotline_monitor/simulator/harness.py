@@ -37,7 +37,10 @@ class Detection:
     """The first reading that showed a change, with its time."""
 
     wall_ns: int
-    what: str
+    kind: str
+    """`source`, `battery` or `reachable`, as in `SimEvent.kind`."""
+    value: str
+    """The new value as `SimEvent.detail` writes it."""
 
 
 @dataclass
@@ -132,19 +135,19 @@ class LiveRun:
             elif reading.measurement == "target" and reading.tags.get("kind", "").startswith("ups"):
                 up = reading.fields.get("up") == 1.0
                 if self._reachable is not None and up != self._reachable:
-                    self.detections.append(Detection(now, "通信恢复" if up else "轮询无应答"))
+                    self.detections.append(Detection(now, "reachable", "1" if up else "0"))
                 self._reachable = up
 
     def _detect_ups(self, reading: Reading, now: int) -> None:
         source = reading.fields.get("output_source")
         battery = reading.fields.get("battery_status")
+        # The first reading counts too: a scenario's initial state (already on
+        # battery, say) is detected when the agent first reads it.
         if isinstance(source, float) and source != self._last_source:
-            if self._last_source is not None:
-                self.detections.append(Detection(now, f"读到输出来源 {source:.0f}"))
+            self.detections.append(Detection(now, "source", f"{source:.0f}"))
             self._last_source = source
         if isinstance(battery, float) and battery != self._last_battery:
-            if self._last_battery is not None:
-                self.detections.append(Detection(now, f"读到电池状态 {battery:.0f}"))
+            self.detections.append(Detection(now, "battery", f"{battery:.0f}"))
             self._last_battery = battery
 
     def ups_reading(self) -> Reading | None:

@@ -59,7 +59,8 @@ class SimEvent:
     wall_ns: int
     sim_s: float
     kind: str
-    """`step` (a scenario step), `source`, `battery`, `alarm_added`, `alarm_removed` or `test`."""
+    """`step` (a scenario step), `source`, `battery`, `reachable`, `alarm_added`,
+    `alarm_removed` or `test`; `detail` holds the new value (code, OID or 0/1)."""
     text: str
     detail: str = ""
 
@@ -180,6 +181,8 @@ class SimulatedUps:
             self._record("step", record)
         if reachable is not None and reachable != self.reachable:
             self.reachable = reachable
+            self._record("reachable", "网卡恢复应答" if reachable else "网卡停止应答",
+                         "1" if reachable else "0")
             self._schedule(self._set_modbus_listening(reachable))
         if change.self_test is not None:
             snapshot = self.model.snapshot()

@@ -1,0 +1,244 @@
+"""Emergency drills (应急演练): a scenario against the site's real alerting and channels.
+
+The site's configuration is kept except the UPS under drill, which is pointed
+at the simulator on loopback. The drill's own state (alert state, and the
+local store where the site has no InfluxDB) lives in its archive folder, so a
+drill never touches the site's open alerts. Every reading carries the tag
+`drill=1`; every message starts with 【演练】 and is marked `drill`; the
+bureau's notices are held back unless `drills.notify_bureau` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hotline_monitor.config.model import Config, UpsConfig
+from hotline_monitor.reading import Reading
+from hotline_monitor.simulator.harness import LiveRun, message_headline, message_time_ns
+from hotline_monitor.simulator.scenario import Scenario
+from hotline_monitor.timeutil import SHANGHAI
+
+log = logging.getLogger(__name__)
+
+DRILL_MARK = "【演练】"
+WATCHED_KINDS = ("source", "battery", "reachable")
+"""Simulated changes the agent is expected to detect."""
+
+
+def drill_config(config: Config, ups: UpsConfig, snmp_port: int, drill_dir: Path) -> Config:
+    """The site's configuration with the drilled UPS pointed at the simulator."""
+    timeout = ups.snmp.timeout if ups.snmp else 2.0
+    retries = ups.snmp.retries if ups.snmp else 1
+    simulated = ups.model_copy(update={
+        "snmp": ups.snmp.__class__(host="127.0.0.1", port=snmp_port, version="2c",
+                                   community="public", timeout=timeout, retries=retries)
+        if ups.snmp else None,
+        "modbus": None,
+    })
+    if simulated.snmp is None:
+        from hotline_monitor.config.model import SnmpTarget
+
+        simulated = simulated.model_copy(update={"snmp": SnmpTarget(host="127.0.0.1", port=snmp_port)})
+    return config.model_copy(update={"state_dir": drill_dir, "ups": [simulated]})
+
+
+def tag_drill(readings: list[Reading]) -> list[Reading]:
+    return [dataclasses.replace(reading, tags={**reading.tags, "drill": "1"}) for reading in readings]
+
+
+class DrillSink:
+    """Wraps the engine's MessageSink: marks each message and holds back bureau notices."""
+
+    def __init__(self, inner: Any, notify_bureau: bool, drill_id: str) -> None:
+        self.inner = inner
+        self.notify_bureau = notify_bureau
+        self.drill_id = drill_id
+        self.held_back: list[Any] = []
+        self.accepted: list[tuple[int, Any, bool]] = []
+
+    def enqueue(self, message: Any) -> bool:
+        if not self.notify_bureau and _is_bureau_notice(message):
+            self.held_back.append(message)
+            log.info("drill %s: bureau notice %s held back", self.drill_id, message.key)
+            return True
+        marked = dataclasses.replace(
+            message,
+            key=f"drill-{self.drill_id}-{message.key}",
+            title=_mark(message.title),
+            text=_mark(message.text),
+            drill=True,
+        )
+        accepted = bool(self.inner.enqueue(marked))
+        self.accepted.append((time.time_ns(), marked, accepted))
+        return accepted
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+class DrillAlertLog:
+    """Wraps the first engine's AlertLog the same way (its messages have no title)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def send(self, message: Any) -> None:
+        record = dataclasses.asdict(message)
+        record["text"] = _mark(message.text)
+        record["headline"] = _mark(message.headline())
+        record["drill"] = True
+        with self.inner.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        if self.inner.console:
+            print(record["headline"], flush=True)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def _mark(text: str) -> str:
+    return text if text.startswith(DRILL_MARK) else f"{DRILL_MARK}{text}"
+
+
+def _is_bureau_notice(message: Any) -> bool:
+    if getattr(message, "kind", "") == "notice":
+        return True
+    return any("bureau" in getattr(recipient, "channel", "") for recipient in
+               getattr(message, "recipients", []))
+
+
+def install_drill_marking(run: LiveRun, config: Config, drill_id: str) -> DrillSink | None:
+    """Put the drill wrappers around whichever message path the engine has."""
+    engine = run.agent.engine
+    if engine is None:
+        return None
+    if hasattr(engine, "sink"):
+        sink = DrillSink(engine.sink, config.drills.notify_bureau, drill_id)
+        engine.sink = sink
+        for holder in (getattr(engine, "dispatcher", None), getattr(engine, "clock_of_interruption", None)):
+            if holder is not None and hasattr(holder, "sink"):
+                holder.sink = sink
+        return sink
+    if hasattr(engine, "alert_log"):
+        engine.alert_log = DrillAlertLog(engine.alert_log)
+    return None
+
+
+@dataclass
+class StepResult:
+    """One simulated change, when the agent saw it, and the first message after it."""
+
+    event_ns: int
+    text: str
+    detected_ns: int | None = None
+    notified_ns: int | None = None
+    notification: str = ""
+    detection_target_s: float = 0.0
+    notification_target_s: float = 0.0
+
+    @property
+    def detection_s(self) -> float | None:
+        return None if self.detected_ns is None else (self.detected_ns - self.event_ns) / 1e9
+
+    @property
+    def notification_s(self) -> float | None:
+        if self.notified_ns is None or self.detected_ns is None:
+            return None
+        return max(0.0, (self.notified_ns - self.detected_ns) / 1e9)
+
+    @property
+    def detection_ok(self) -> bool:
+        return self.detection_s is not None and self.detection_s <= self.detection_target_s
+
+
+@dataclass
+class DrillResult:
+    drill_id: str
+    site: str
+    ups_name: str
+    scenario: Scenario
+    speed: float
+    interval_s: float
+    started_ns: int
+    ended_ns: int
+    steps: list[StepResult] = field(default_factory=list)
+    timeline: list[tuple[int, str, str]] = field(default_factory=list)
+    """(time, source, text): simulated events and messages, in time order."""
+    messages: list[dict] = field(default_factory=list)
+    held_back: int = 0
+    expected: list[str] = field(default_factory=list)
+    raised: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        notified_ok = all(step.notification_s is None or step.notification_s <= step.notification_target_s
+                          for step in self.steps)
+        first = self.first_notification_s
+        first_ok = not self.expected or (first is not None and first <= self.steps[0].notification_target_s)
+        return all(step.detection_ok for step in self.steps) and notified_ok and first_ok
+
+    @property
+    def first_notification_s(self) -> float | None:
+        for step in self.steps:
+            if step.notification_s is not None:
+                return step.notification_s
+        return None
+
+
+def analyse(run: LiveRun, result: DrillResult, config: Config) -> None:
+    """Match simulated changes with detections and messages; fill the result."""
+    margin = config.drills.detection_margin_s
+    target_notify = config.drills.notification_target_s
+    messages = sorted(run.alerts.records, key=message_time_ns)
+    result.messages = messages
+
+    for event in run.simulator.events:
+        result.timeline.append((event.wall_ns, "模拟", event.text))
+        if event.kind not in WATCHED_KINDS:
+            continue
+        step = StepResult(event.wall_ns, event.text,
+                          detection_target_s=result.interval_s + margin,
+                          notification_target_s=target_notify)
+        detection = next((found for found in run.detections
+                          if found.kind == event.kind and found.value == event.detail
+                          and found.wall_ns >= event.wall_ns), None)
+        if detection is not None:
+            step.detected_ns = detection.wall_ns
+            message = next((record for record in messages
+                            if message_time_ns(record) >= detection.wall_ns - 1_000_000_000), None)
+            if message is not None:
+                step.notified_ns = message_time_ns(message)
+                step.notification = message_headline(message)
+        result.steps.append(step)
+
+    for record in messages:
+        result.timeline.append((message_time_ns(record), "消息", message_headline(record)))
+    result.timeline.sort(key=lambda item: item[0])
+
+
+async def run_drill(config: Config, ups: UpsConfig, scenario: Scenario, speed: float,
+                    archive_root: Path, stop: asyncio.Event) -> tuple[DrillResult, Path]:
+    started = datetime.now(SHANGHAI)
+    drill_id = f"{started:%Y%m%d-%H%M%S}-{scenario.name}"
+    drill_dir = archive_root / drill_id
+    drill_dir.mkdir(parents=True, exist_ok=True)
+
+    run = LiveRun(lambda port: drill_config(config, ups, port, drill_dir), speed,
+                  on_readings=tag_drill)
+    sink = install_drill_marking(run, run.config, drill_id)
+    result = DrillResult(drill_id, config.site, ups.display_name, scenario, speed, ups.interval,
+                         time.time_ns(), 0, expected=[f"{item.rule} {item.state}" for item in scenario.expect])
+    settle = ups.interval * (ups.snmp.retries + 1 if ups.snmp else 1) + 5.0
+    await run.play([(scenario, None)], stop, settle_s=settle)
+    result.ended_ns = time.time_ns()
+    result.held_back = len(sink.held_back) if sink is not None else 0
+    analyse(run, result, config)
+    return result, drill_dir
