@@ -236,7 +236,8 @@ async def run_drill(config: Config, ups: UpsConfig, scenario: Scenario, speed: f
     sink = install_drill_marking(run, run.config, drill_id)
     result = DrillResult(drill_id, config.site, ups.display_name, scenario, speed, ups.interval,
                          time.time_ns(), 0, expected=[f"{item.rule} {item.state}" for item in scenario.expect])
-    settle = ups.interval * (ups.snmp.retries + 1 if ups.snmp else 1) + 5.0
+    # Time for the agent to poll the final state and send what follows from it.
+    settle = 2 * ups.interval * (ups.snmp.retries + 1 if ups.snmp else 1) + 2.0
     await run.play([(scenario, None)], stop, settle_s=settle)
     result.ended_ns = time.time_ns()
     result.held_back = len(sink.held_back) if sink is not None else 0

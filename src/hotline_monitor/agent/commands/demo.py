@@ -19,9 +19,6 @@ from pathlib import Path
 
 from hotline_monitor.config.model import Config
 from hotline_monitor.errors import ConfigError
-from hotline_monitor.simulator.harness import LiveRun
-from hotline_monitor.simulator.scenario import load_scenario
-from hotline_monitor.simulator.status_view import StatusView
 
 DEFAULT_SPEED = 20.0
 MAINS_FAILURE_CUT_S = 28 * 60.0
@@ -92,6 +89,11 @@ def handle(args: argparse.Namespace) -> int:
 
 
 async def run_demo(state_dir: Path, speed: float) -> int:
+    # Imported here: the simulator loads pysnmp and pymodbus, which other commands do not need.
+    from hotline_monitor.simulator.harness import LiveRun
+    from hotline_monitor.simulator.scenario import load_scenario
+    from hotline_monitor.simulator.status_view import StatusView
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -122,7 +124,7 @@ async def run_demo(state_dir: Path, speed: float) -> int:
     return 0
 
 
-def print_summary(run: LiveRun, state_dir: Path, interrupted: bool) -> None:
+def print_summary(run, state_dir: Path, interrupted: bool) -> None:
     print("", flush=True)
     print("演示已中断。" if interrupted else "演示结束。")
     print(f"共写入 {run.readings_written} 条读数：{state_dir / 'local_store.sqlite'}（本地存储，SQLite）")

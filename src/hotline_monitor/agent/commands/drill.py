@@ -9,8 +9,6 @@ import signal
 from hotline_monitor.agent.cli_support import setup_logging_for
 from hotline_monitor.config import load_config
 from hotline_monitor.errors import ConfigError
-from hotline_monitor.simulator.drill import run_drill
-from hotline_monitor.simulator.drill_report import write_report
 from hotline_monitor.simulator.scenario import load_scenario, scenario_names
 from hotline_monitor.timeutil import format_duration
 
@@ -43,6 +41,9 @@ def handle(args: argparse.Namespace) -> int:
     if problems:
         raise ConfigError(problems)
 
+    # Imported here: the simulator loads pysnmp and pymodbus, which other commands do not need.
+    from hotline_monitor.simulator.drill_report import write_report
+
     setup_logging_for(config, args)
     archive = config.state_dir / "archive" / "drills"
     wall = scenario.duration / speed
@@ -59,6 +60,8 @@ def handle(args: argparse.Namespace) -> int:
 
 
 async def _run(config, ups, scenario, speed, archive):
+    from hotline_monitor.simulator.drill import run_drill
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 
 from hotline_monitor.errors import ConfigError
-from hotline_monitor.simulator.scenario import load_scenario
-from hotline_monitor.simulator.service import SimulatedUps, SimulatorOptions
-from hotline_monitor.simulator.snmp_agent import AUTH_PROTOCOLS, PRIV_PROTOCOLS, V3User
-from hotline_monitor.simulator.traps import TrapReceiver
+
+# The simulator's modules load pysnmp and pymodbus; they are imported in the
+# handler so that other commands do not pay for them.
+AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
+PRIV_PROTOCOLS = ("DES", "AES", "AES192", "AES256")
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=handle)
 
 
-def options_from_args(args: argparse.Namespace) -> SimulatorOptions:
+def options_from_args(args: argparse.Namespace):
     """Check the arguments; raise ConfigError listing every problem."""
+    from hotline_monitor.simulator.service import SimulatorOptions
+    from hotline_monitor.simulator.snmp_agent import V3User
+
     problems = []
     if not args.snmp_port and not args.modbus_port:
         problems.append("至少要指定 --snmp-port 或 --modbus-port 之一")
@@ -97,7 +101,9 @@ def options_from_args(args: argparse.Namespace) -> SimulatorOptions:
     )
 
 
-def parse_receiver(text: str, community: str) -> TrapReceiver | None:
+def parse_receiver(text: str, community: str):
+    from hotline_monitor.simulator.traps import TrapReceiver
+
     host, _, port_text = text.rpartition(":")
     if not host or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
         return None
@@ -105,6 +111,9 @@ def parse_receiver(text: str, community: str) -> TrapReceiver | None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from hotline_monitor.simulator.scenario import load_scenario
+    from hotline_monitor.simulator.service import SimulatedUps
+
     options = options_from_args(args)
     scenario = load_scenario(args.scenario) if args.scenario else None
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -114,7 +123,7 @@ def handle(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(simulator, scenario, args.exit_at_end))
 
 
-async def _serve(simulator: SimulatedUps, scenario, exit_at_end: bool) -> int:
+async def _serve(simulator, scenario, exit_at_end: bool) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
