@@ -19,6 +19,7 @@ ups:
   - id: ups-main
     name: 主机房 UPS
     snmp: {{host: 192.0.2.10, community: site-secret, timeout: 0.5s, retries: 0}}
+    modbus: {{host: 192.0.2.10, map: generic, timeout: 0.5s, retries: 0}}
     interval: 1s
 alerting:
   console: false
@@ -71,7 +72,8 @@ def test_drill_writes_marked_messages_and_report(tmp_path):
     readings = [decode_line(line) for line in lines]
     assert readings
     assert {reading.tags.get("drill") for reading in readings} == {"1"}
-    assert any(reading.measurement == "ups" for reading in readings)
+    sources = {reading.tags.get("source") for reading in readings if reading.measurement == "ups"}
+    assert sources == {"snmp", "modbus"}  # both paths pointed at the simulator
 
 
 def test_drill_rejects_unknown_scenario_and_ups(tmp_path):

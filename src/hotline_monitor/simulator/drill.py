@@ -14,16 +14,19 @@ import asyncio
 import dataclasses
 import json
 import logging
+import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hotline_monitor.config.model import Config, UpsConfig
+from hotline_monitor.collectors.ups_modbus.config import ModbusTarget
+from hotline_monitor.config.model import Config, SnmpTarget, UpsConfig
 from hotline_monitor.reading import Reading
-from hotline_monitor.simulator.harness import LiveRun, message_headline, message_time_ns
+from hotline_monitor.simulator.harness import LiveRun, free_port, message_headline, message_time_ns
 from hotline_monitor.simulator.scenario import Scenario
+from hotline_monitor.simulator.service import SimulatorOptions
 from hotline_monitor.timeutil import SHANGHAI
 
 log = logging.getLogger(__name__)
@@ -33,20 +36,23 @@ WATCHED_KINDS = ("source", "battery", "reachable")
 """Simulated changes the agent is expected to detect."""
 
 
-def drill_config(config: Config, ups: UpsConfig, snmp_port: int, drill_dir: Path) -> Config:
-    """The site's configuration with the drilled UPS pointed at the simulator."""
-    timeout = ups.snmp.timeout if ups.snmp else 2.0
-    retries = ups.snmp.retries if ups.snmp else 1
-    simulated = ups.model_copy(update={
-        "snmp": ups.snmp.__class__(host="127.0.0.1", port=snmp_port, version="2c",
-                                   community="public", timeout=timeout, retries=retries)
-        if ups.snmp else None,
-        "modbus": None,
-    })
-    if simulated.snmp is None:
-        from hotline_monitor.config.model import SnmpTarget
+def drill_config(config: Config, ups: UpsConfig, snmp_port: int, modbus_port: int | None,
+                 drill_dir: Path) -> Config:
+    """The site's configuration with the drilled UPS pointed at the simulator.
 
-        simulated = simulated.model_copy(update={"snmp": SnmpTarget(host="127.0.0.1", port=snmp_port)})
+    The SNMP path always exists (the simulator serves v2c, community public);
+    a Modbus path is kept when the site has one, with the simulator's map.
+    Timeouts, retries and intervals stay the site's, so latencies are the site's.
+    """
+    site_snmp = ups.snmp or SnmpTarget(host="127.0.0.1")
+    snmp = SnmpTarget(host="127.0.0.1", port=snmp_port, version="2c", community="public",
+                      timeout=site_snmp.timeout, retries=site_snmp.retries)
+    modbus = None
+    if ups.modbus is not None and modbus_port is not None:
+        modbus = ModbusTarget(host="127.0.0.1", port=modbus_port, map="simulator",
+                              timeout=ups.modbus.timeout, retries=ups.modbus.retries,
+                              interval=ups.modbus.interval)
+    simulated = ups.model_copy(update={"snmp": snmp, "modbus": modbus})
     return config.model_copy(update={"state_dir": drill_dir, "ups": [simulated]})
 
 
@@ -231,8 +237,9 @@ async def run_drill(config: Config, ups: UpsConfig, scenario: Scenario, speed: f
     drill_dir = archive_root / drill_id
     drill_dir.mkdir(parents=True, exist_ok=True)
 
-    run = LiveRun(lambda port: drill_config(config, ups, port, drill_dir), speed,
-                  on_readings=tag_drill)
+    options = SimulatorOptions(modbus_port=free_port(socket.SOCK_STREAM) if ups.modbus else None)
+    run = LiveRun(lambda port: drill_config(config, ups, port, options.modbus_port, drill_dir), speed,
+                  simulator_options=options, on_readings=tag_drill)
     sink = install_drill_marking(run, run.config, drill_id)
     result = DrillResult(drill_id, config.site, ups.display_name, scenario, speed, ups.interval,
                          time.time_ns(), 0, expected=[f"{item.rule} {item.state}" for item in scenario.expect])
