@@ -54,14 +54,15 @@ def test_demo_runs_to_end_without_root(tmp_path):
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert elapsed < DEMO_LIMIT_S
     assert "演示结束" in finished.stdout
-    assert "local_store.sqlite" in finished.stdout and "alerts.jsonl" in finished.stdout
+    assert "local_store.sqlite" in finished.stdout
+    assert "alerts.jsonl" in finished.stdout
     assert "\x1b[" not in finished.stdout  # no terminal: plain lines, no screen redraws
     assert "Traceback" not in finished.stderr
     assert ups_rows > 0
     on_battery = [record.get("state") for record in records if record.get("rule") == "ups_on_battery"]
     assert on_battery == ["firing", "resolved"]
     if command[0].endswith("runuser"):
-        assert owner == 65534  # written by nobody
+        assert owner == 65534  # written by the unprivileged user
 
 
 def test_demo_rejects_bad_speed(tmp_path):

@@ -53,7 +53,8 @@ def test_drill_writes_marked_messages_and_report(tmp_path):
         assert message["drill"] is True
 
     assert "# 应急演练报告：市电恢复" in markdown
-    assert "【演练】" in markdown and "【演练】" in html
+    assert "【演练】" in markdown
+    assert "【演练】" in html
     assert "<h2>各环节时延</h2>" in html
     # Two source changes (to battery at the start, back to mains at 60 s), each
     # detected within one 1 s poll interval plus the 2 s margin.
@@ -64,7 +65,7 @@ def test_drill_writes_marked_messages_and_report(tmp_path):
     assert record["passed"] is True
     assert "演练通过" in finished.stdout
 
-    # The site's own state folder holds no alert state of the drill.
+    # The site's own state folder contains no alert state of the drill.
     assert not (tmp_path / "state" / "alerts.jsonl").exists()
 
     with sqlite3.connect(folder / "local_store.sqlite") as db:
