@@ -2,10 +2,9 @@
 
 Each run starts the simulator and an agent polling it every 5 s over SNMP,
 fails the mains at a random moment relative to the poll schedule, and waits
-for the first message to be accepted. Until a channel layer with a mock robot
-exists in this tree, "accepted" means appended to the alert log
-(`alerts.jsonl`), the agent's only message path; the file is watched every
-10 ms.
+for the first message to be accepted. This tree has no channel layer with a
+mock robot yet, so "accepted" means appended to the alert log (`alerts.jsonl`),
+the agent's only message path. The benchmark watches that file every 10 ms.
 
 The anchor is NUT with its default polling: the snmp-ups driver polls every
 30 s (`pollfreq`) and upsmon polls upsd every 5 s (`POLLFREQ`), so a mains

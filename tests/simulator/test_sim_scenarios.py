@@ -2,8 +2,8 @@
 
 The simulator runs in its own thread. The test advances simulated time in
 fixed steps and polls the agent after each, with the agent's clock following
-simulated time: rules that wait (`for`) or project a trend see the time the
-scenario says, and the run takes seconds.
+simulated time. Rules that wait (`for`) or project a trend see the scenario's
+time, and the run takes seconds.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ WATCHED_KINDS = ("source", "battery", "reachable")
 
 def drill_config(config: Config, ups: UpsConfig, snmp_port: int, modbus_port: int | None,
                  drill_dir: Path) -> Config:
-    """The site's configuration with the drilled UPS pointed at the simulator.
+    """Copy the site's configuration with the drilled UPS pointed at the simulator.
 
     The SNMP path always exists (the simulator serves v2c, community public);
     a Modbus path is kept when the site has one, with the simulator's map.

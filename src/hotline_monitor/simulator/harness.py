@@ -75,7 +75,7 @@ class AlertLogTail:
 
 
 def message_headline(record: dict) -> str:
-    """One line for a message from the alert log, whichever engine wrote it."""
+    """Format a message from the alert log as one line, whichever engine wrote it."""
     if record.get("headline"):
         return str(record["headline"])
     title = str(record.get("title", "")).strip()
@@ -164,7 +164,7 @@ class LiveRun:
         return lines
 
     def open_alerts(self) -> list[str]:
-        """Texts of the alerts the engine holds open, whichever engine it is."""
+        """Return the texts of the engine's open alerts, whichever engine it is."""
         engine = self.agent.engine
         if engine is None:
             return []

@@ -41,7 +41,7 @@ STEADY = Scenario(name="steady", title="稳态运行", duration=10 * 365 * 86400
 
 TICK_S = 0.05
 MAX_SUBSTEP_S = 5.0
-"""Longest physics step; keeps threshold crossings within 5 simulated seconds."""
+"""Maximum physics step, so a threshold crossing is placed within 5 simulated seconds."""
 
 SOURCE_NAMES = {2: "无输出", 3: "逆变器供电（正常）", 4: "旁路供电", 5: "电池供电"}
 BATTERY_NAMES = {2: "正常", 3: "电量低", 4: "耗尽"}
@@ -60,7 +60,7 @@ class SimEvent:
     sim_s: float
     kind: str
     """`step` (a scenario step), `source`, `battery`, `reachable`, `alarm_added`,
-    `alarm_removed` or `test`; `detail` holds the new value (code, OID or 0/1)."""
+    `alarm_removed` or `test`; `detail` is the new value (code, OID or 0/1)."""
     text: str
     detail: str = ""
 

@@ -1,7 +1,7 @@
 """The demo's live Chinese status view, drawn from what the agent read.
 
-On a terminal the screen is redrawn in place every second; without one
-(a pipe, CI, `make demo > file`) a status line is printed every few seconds
+On a terminal the screen is redrawn in place every second. Without one (a
+pipe, CI, `make demo > file`) the view prints a status line every few seconds
 and each new alert message once, so the output reads as a log.
 """
 
@@ -73,7 +73,7 @@ def _runtime(ups: Reading | None) -> str:
 
 
 def interruption_text(run: LiveRun) -> str:
-    """The interruption clock, where the alerting engine keeps one."""
+    """Describe the interruption clock, where the alerting engine keeps one."""
     engine = run.agent.engine
     clock = getattr(engine, "clock_of_interruption", None) if engine else None
     if clock is None:

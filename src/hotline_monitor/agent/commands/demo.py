@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def demo_state_dir(requested: Path | None) -> Path:
-    """The demo's state folder: as requested, else ./demo-state, else a temporary folder."""
+    """Return the demo's state folder: as requested, else ./demo-state, else a temporary folder."""
     if requested is not None:
         try:
             requested.mkdir(parents=True, exist_ok=True)

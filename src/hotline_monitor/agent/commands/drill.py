@@ -31,7 +31,10 @@ def handle(args: argparse.Namespace) -> int:
     problems = []
     if not config.ups:
         problems.append(f"{args.config}: 配置中没有任何 UPS，无法演练")
-    ups = config.ups_by_id(args.ups) if args.ups else (config.ups[0] if config.ups else None)
+    if args.ups:
+        ups = config.ups_by_id(args.ups)
+    else:
+        ups = config.ups[0] if config.ups else None
     if args.ups and ups is None:
         problems.append(f"--ups：配置中没有 id 为 {args.ups!r} 的 UPS；可选："
                         f"{'、'.join(item.id for item in config.ups)}")
