@@ -56,7 +56,7 @@ def site_config(state_dir: Path, snmp_port: int) -> Config:
         "ups": [{
             "id": "ups-main",
             "name": "主机房 UPS",
-            "snmp": {"host": "127.0.0.1", "port": snmp_port, "timeout": 0.3, "retries": 0},
+            "snmp": {"host": "127.0.0.1", "port": snmp_port, "timeout": 0.1, "retries": 0},
             "interval": POLL_INTERVAL_S,
         }],
         "alerting": {"console": False},

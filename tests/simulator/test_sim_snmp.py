@@ -14,10 +14,11 @@ from hotline_monitor.simulator.snmp_agent import V3User
 UPS = "1.3.6.1.2.1.33.1"
 
 
-def snmp(tool: str, port: int, *args: str, version: list[str] | None = None) -> dict[str, str]:
+def snmp(tool: str, port: int, *args: str, version: list[str] | None = None,
+         timeout: str = "2", retries: str = "1") -> dict[str, str]:
     """Run a net-snmp tool; return {numeric OID: "TYPE: value"}."""
     binary = require_binary(tool, "snmp")
-    command = [binary, *(version or ["-v2c", "-c", "public"]), "-On", "-Oe", "-t", "2", "-r", "1",
+    command = [binary, *(version or ["-v2c", "-c", "public"]), "-On", "-Oe", "-t", timeout, "-r", retries,
                "-M", "/dev/null", "-m", "", f"127.0.0.1:{port}", *args]
     output = subprocess.run(command, capture_output=True, text=True, timeout=30, check=True).stdout
     values = {}
@@ -105,7 +106,7 @@ def test_snmpv3_auth_priv_user():
         values = snmp("snmpget", port, f"{UPS}.2.4.0", "1.3.6.1.2.1.1.2.0", version=good)
         bad = [*good[:-1], "wrong-secret"]
         with pytest.raises(subprocess.CalledProcessError):
-            snmp("snmpget", port, f"{UPS}.2.4.0", version=bad)
+            snmp("snmpget", port, f"{UPS}.2.4.0", version=bad, timeout="1", retries="0")
 
     assert values[f"{UPS}.2.4.0"] == "INTEGER: 100"
     assert values["1.3.6.1.2.1.1.2.0"] == "OID: .1.3.6.1.2.1.33"
@@ -115,14 +116,14 @@ def test_wrong_community_gets_no_answer():
     with simulator_thread(UpsModel(), modbus_port=None) as sim:
         with pytest.raises(subprocess.CalledProcessError):
             snmp("snmpget", sim.simulator.options.snmp_port, f"{UPS}.2.4.0",
-                 version=["-v2c", "-c", "private"])
+                 version=["-v2c", "-c", "private"], timeout="1", retries="0")
 
 
 def test_unreachable_state_drops_requests():
     with simulator_thread(UpsModel(), modbus_port=None) as sim:
         sim.simulator.reachable = False
         with pytest.raises(subprocess.CalledProcessError):
-            snmp("snmpget", sim.simulator.options.snmp_port, f"{UPS}.2.4.0")
+            snmp("snmpget", sim.simulator.options.snmp_port, f"{UPS}.2.4.0", timeout="1", retries="0")
 
 
 def test_recording_keeps_identity_and_quirks():
