@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 from servers import free_port
 
+from hotline_monitor.agent.sinks.local_store import LocalStore
 from hotline_monitor.simulator.model import UpsModel
 from hotline_monitor.simulator.service import SimulatedUps, SimulatorOptions
 
@@ -56,3 +59,25 @@ def simulator_thread(model: UpsModel | None = None, **options) -> Iterator[Simul
         yield runner
     finally:
         runner.stop()
+
+
+def alert_events(state_dir: Path) -> list[tuple[str, str]]:
+    """(rule, firing|resolved) in the order the engine produced them.
+
+    The engine records each change as an `alert_event` reading in the local
+    store; an engine without those readings is read from its alert log.
+    """
+    store_path = state_dir / "local_store.sqlite"
+    events = []
+    if store_path.exists():
+        store = LocalStore(store_path, retention_s=10 * 365 * 86400.0)
+        try:
+            events = [(reading.tags["rule"], str(reading.fields["state"]))
+                      for reading in store.readings("alert_event")]
+        finally:
+            asyncio.run(store.close())
+    if events:
+        return events
+    log = state_dir / "alerts.jsonl"
+    records = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return [(record["rule"], record["state"]) for record in records if "rule" in record]

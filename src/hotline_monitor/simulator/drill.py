@@ -24,14 +24,19 @@ from typing import Any
 from hotline_monitor.collectors.ups_modbus.config import ModbusTarget
 from hotline_monitor.config.model import Config, SnmpTarget, UpsConfig
 from hotline_monitor.reading import Reading
-from hotline_monitor.simulator.harness import LiveRun, free_port, message_headline, message_time_ns
+from hotline_monitor.simulator.harness import (
+    DRILL_MARK,
+    LiveRun,
+    free_port,
+    message_headline,
+    message_time_ns,
+)
 from hotline_monitor.simulator.scenario import Scenario
 from hotline_monitor.simulator.service import SimulatorOptions
 from hotline_monitor.timeutil import SHANGHAI
 
 log = logging.getLogger(__name__)
 
-DRILL_MARK = "【演练】"
 WATCHED_KINDS = ("source", "battery", "reachable")
 """Simulated changes the agent is expected to detect."""
 

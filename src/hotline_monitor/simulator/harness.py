@@ -25,6 +25,8 @@ from hotline_monitor.simulator.service import SimulatedUps, SimulatorOptions
 
 log = logging.getLogger(__name__)
 
+DRILL_MARK = "【演练】"
+
 
 def free_port(kind: int = socket.SOCK_DGRAM) -> int:
     with socket.socket(socket.AF_INET, kind) as probe:
@@ -81,6 +83,9 @@ def message_headline(record: dict) -> str:
     title = str(record.get("title", "")).strip()
     text = str(record.get("text", "")).strip().splitlines()
     first = text[0] if text else ""
+    if title.startswith(DRILL_MARK) and first.startswith(DRILL_MARK):
+        # A drill marks title and text alike (a channel may show only one); once is enough here.
+        first = first[len(DRILL_MARK):]
     return f"{title} {first}".strip() if first and first not in title else title or first
 
 
@@ -123,6 +128,13 @@ class LiveRun:
             submit(readings)
 
         self.agent.submit = observed_submit  # type: ignore[method-assign]
+
+        # Readings the engine derives (alert_event, service) bypass `submit`.
+        engine = self.agent.engine
+        write = getattr(engine, "write", None)
+        if self._on_readings is not None and callable(write):
+            on_readings = self._on_readings
+            engine.write = lambda readings: write(on_readings(readings))
 
     def _observe(self, readings: list[Reading]) -> None:
         now = time.time_ns()

@@ -1,8 +1,7 @@
 """`hotline-monitor demo`: the simulator and the agent together, nothing else needed.
 
-It plays `mains-failure` until the runtime has dropped under the 30-minute
-warning, then `mains-restored`, at a speed that takes about two minutes, with
-a live status view. Readings go to the local store, messages to the console
+It plays the first 15 minutes of `mains-failure`, then `mains-restored`, at a
+speed that takes about two minutes, with a live status view. Readings go to the local store, messages to the console
 and the alert log, all in the demo's state folder.
 """
 
@@ -20,9 +19,13 @@ from pathlib import Path
 from hotline_monitor.config.model import Config
 from hotline_monitor.errors import ConfigError
 
-DEFAULT_SPEED = 20.0
-MAINS_FAILURE_CUT_S = 28 * 60.0
-"""Simulated seconds of mains failure: past the 30-minute runtime warning (about 26.5 min)."""
+DEFAULT_SPEED = 12.0
+MAINS_FAILURE_CUT_S = 15 * 60.0
+"""Simulated seconds of mains failure before the mains return.
+
+Short enough that the charge left (about 73 %) gives a runtime above 35
+minutes on mains, so every alert of the run resolves and the recovery is sent.
+"""
 POLL_INTERVAL_S = 2.0
 
 
@@ -81,6 +84,8 @@ def handle(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for noisy in ("apscheduler", "pymodbus", "hotline_monitor.simulator"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The status view shows every alert; the engine's own log lines would repeat them.
+    logging.getLogger("hotline_monitor.alerting").setLevel(logging.ERROR)
     # NOTE: Agent.run_forever stops the scheduler without waiting for a poll in
     # flight; APScheduler then logs that poll's CancelledError with a traceback.
     # The demo hides it so its ending reads cleanly.
