@@ -164,15 +164,17 @@ EXPECTED_INVALID = 0 + 25 + 3 + 2 + 14 + 2
 SENTINEL_VALUES = {65535.0, 6553.5, 4294967295.0, 429496729.5, 2147483647.0, -1.0, -0.1}
 
 
-@pytest.fixture(scope="module")
-def stored(influxdb, tmp_path_factory):
-    """Poll every recording once through the CLI; return the database."""
+@pytest.fixture(scope="module", params=["2c", "1"], ids=["snmp-v2c", "snmp-v1"])
+def stored(request, influxdb, tmp_path_factory):
+    """Poll every recording once through the CLI with SNMP v2c or v1; return the database."""
     folder = recordings_dir()
-    database = create_database(influxdb, "recordings")
-    with snmpsim({name: folder / f"{name}.snmprec" for name in RECORDINGS}) as agent:
-        state = tmp_path_factory.mktemp("recordings")
-        body = (f"influxdb: {{url: {influxdb.url}, api: v1, database: recordings}}\nups:\n"
-                + "".join(ups_yaml(name, agent.port, name) for name in RECORDINGS))
+    database_name = f"recordings_v{request.param}"
+    database = create_database(influxdb, database_name)
+    with snmpsim({ups: folder / f"{ups}.snmprec" for ups in RECORDINGS}) as agent:
+        state = tmp_path_factory.mktemp(database_name)
+        version = f", version: '{request.param}'"
+        body = (f"influxdb: {{url: {influxdb.url}, api: v1, database: {database_name}}}\nups:\n"
+                + "".join(ups_yaml(ups, agent.port, ups, version) for ups in RECORDINGS))
         result = run_once(write_config(state, body))
     assert result.returncode == 0, result.stderr
     return database

@@ -3,7 +3,7 @@
 pysnmp builds and parses every message through pyasn1 objects, which costs
 several milliseconds of CPU for one UPS poll. This codec handles exactly the
 message shapes the collector sends and receives, on bytes and Python ints, so
-that community polls stay cheap. SNMP v3 goes through pysnmp (see `client_v3`).
+that polls stay cheap. SNMP v3 messages are framed with it too (`client_usm`).
 
 A value is returned as `(tag, payload)`: the BER tag of its type and the
 decoded payload (int, bytes, dotted OID string, or None). The tag constants
@@ -31,6 +31,7 @@ GET_REQUEST = 0xA0
 GET_NEXT_REQUEST = 0xA1
 RESPONSE = 0xA2
 GET_BULK_REQUEST = 0xA5
+REPORT = 0xA8
 
 VERSION_1 = 0
 VERSION_2C = 1
@@ -52,13 +53,13 @@ def _length(length: int) -> bytes:
     return bytes((0x80 | len(body),)) + body
 
 
-def _tlv(tag: int, body: bytes) -> bytes:
+def encode_tlv(tag: int, body: bytes) -> bytes:
     return bytes((tag,)) + _length(len(body)) + body
 
 
 def encode_integer(value: int) -> bytes:
     size = max(1, (value + (value < 0)).bit_length() // 8 + 1)
-    return _tlv(INTEGER, value.to_bytes(size, "big", signed=True))
+    return encode_tlv(INTEGER, value.to_bytes(size, "big", signed=True))
 
 
 def encode_oid(oid: str) -> bytes:
@@ -74,13 +75,13 @@ def encode_oid(oid: str) -> bytes:
             chunk.append(0x80 | (arc & 0x7F))
             arc >>= 7
         body.extend(reversed(chunk))
-    return _tlv(OBJECT_IDENTIFIER, bytes(body))
+    return encode_tlv(OBJECT_IDENTIFIER, bytes(body))
 
 
 def encode_varbinds(oids: list[str]) -> bytes:
     """Encode a varbind list of OIDs with NULL values, as requests carry."""
     null = b"\x05\x00"
-    return _tlv(SEQUENCE, b"".join(_tlv(SEQUENCE, encode_oid(oid) + null) for oid in oids))
+    return encode_tlv(SEQUENCE, b"".join(encode_tlv(SEQUENCE, encode_oid(oid) + null) for oid in oids))
 
 
 def encode_message(version: int, community: bytes, pdu_tag: int, request_id: int,
@@ -91,12 +92,16 @@ def encode_message(version: int, community: bytes, pdu_tag: int, request_id: int
     non-repeaters/max-repetitions for GETBULK (RFC 3416 section 3). `varbinds`
     comes from `encode_varbinds`, so a caller can encode it once and reuse it.
     """
-    pdu = _tlv(pdu_tag, encode_integer(request_id) + encode_integer(field2)
-               + encode_integer(field3) + varbinds)
-    return _tlv(SEQUENCE, encode_integer(version) + _tlv(OCTET_STRING, community) + pdu)
+    pdu = encode_pdu(pdu_tag, request_id, field2, field3, varbinds)
+    return encode_tlv(SEQUENCE, encode_integer(version) + encode_tlv(OCTET_STRING, community) + pdu)
 
 
-def _read_header(data: bytes, offset: int) -> tuple[int, int, int]:
+def encode_pdu(pdu_tag: int, request_id: int, field2: int, field3: int, varbinds: bytes) -> bytes:
+    return encode_tlv(pdu_tag, encode_integer(request_id) + encode_integer(field2)
+                      + encode_integer(field3) + varbinds)
+
+
+def read_header(data: bytes, offset: int) -> tuple[int, int, int]:
     """Return (tag, start of contents, end of contents) of the TLV at `offset`."""
     try:
         tag = data[offset]
@@ -145,15 +150,17 @@ def _decode_value(tag: int, body: bytes) -> Value:
     return tag, bytes(body)
 
 
-def _expect(data: bytes, offset: int, tag: int, what: str) -> tuple[int, int]:
-    found, start, end = _read_header(data, offset)
+def expect(data: bytes, offset: int, tag: int, what: str) -> tuple[int, int]:
+    """Return (start, end) of the contents of the TLV at `offset`, which must have `tag`."""
+    found, start, end = read_header(data, offset)
     if found != tag:
         raise BerError(f"expected {what} (tag 0x{tag:02x}), found tag 0x{found:02x}")
     return start, end
 
 
-def _integer_at(data: bytes, offset: int, what: str) -> tuple[int, int]:
-    start, end = _expect(data, offset, INTEGER, what)
+def integer_at(data: bytes, offset: int, what: str) -> tuple[int, int]:
+    """Return the INTEGER at `offset` and the offset after it."""
+    start, end = expect(data, offset, INTEGER, what)
     return int.from_bytes(data[start:end], "big", signed=True), end
 
 
@@ -163,23 +170,29 @@ def decode_response(data: bytes) -> tuple[int, bytes, int, int, int, list[VarBin
     Returns (version, community, request_id, error_status, error_index, varbinds).
     Raises BerError for anything that is not a well-formed SNMP v1/v2c Response.
     """
-    start, _ = _expect(data, 0, SEQUENCE, "message SEQUENCE")
-    version, offset = _integer_at(data, start, "version")
-    community_start, offset = _expect(data, offset, OCTET_STRING, "community")
+    start, _ = expect(data, 0, SEQUENCE, "message SEQUENCE")
+    version, offset = integer_at(data, start, "version")
+    community_start, offset = expect(data, offset, OCTET_STRING, "community")
     community = data[community_start:offset]
-    pdu_start, _ = _expect(data, offset, RESPONSE, "Response PDU")
-    request_id, offset = _integer_at(data, pdu_start, "request-id")
-    error_status, offset = _integer_at(data, offset, "error-status")
-    error_index, offset = _integer_at(data, offset, "error-index")
-    list_start, list_end = _expect(data, offset, SEQUENCE, "varbind list")
+    pdu_start, _ = expect(data, offset, RESPONSE, "Response PDU")
+    request_id, error_status, error_index, varbinds = decode_pdu_body(data, pdu_start)
+    return version, community, request_id, error_status, error_index, varbinds
+
+
+def decode_pdu_body(data: bytes, offset: int) -> tuple[int, int, int, list[VarBind]]:
+    """Decode a PDU's contents: (request_id, error_status, error_index, varbinds)."""
+    request_id, offset = integer_at(data, offset, "request-id")
+    error_status, offset = integer_at(data, offset, "error-status")
+    error_index, offset = integer_at(data, offset, "error-index")
+    list_start, list_end = expect(data, offset, SEQUENCE, "varbind list")
 
     varbinds: list[VarBind] = []
     offset = list_start
     while offset < list_end:
-        bind_start, bind_end = _expect(data, offset, SEQUENCE, "varbind")
-        oid_start, oid_end = _expect(data, bind_start, OBJECT_IDENTIFIER, "varbind name")
-        tag, value_start, value_end = _read_header(data, oid_end)
+        bind_start, bind_end = expect(data, offset, SEQUENCE, "varbind")
+        oid_start, oid_end = expect(data, bind_start, OBJECT_IDENTIFIER, "varbind name")
+        tag, value_start, value_end = read_header(data, oid_end)
         varbinds.append((_decode_oid(data[oid_start:oid_end]),
                          _decode_value(tag, data[value_start:value_end])))
         offset = bind_end
-    return version, community, request_id, error_status, error_index, varbinds
+    return request_id, error_status, error_index, varbinds

@@ -2,8 +2,8 @@
 
 `SnmpClient` is what the collector needs from any SNMP version: one GET of
 many varbinds, GETBULK (or GETNEXT on v1) for table walks. `CommunityClient`
-implements it for v1 and v2c; `client_v3.UsmClient` does it for v3 through
-pysnmp's engine. Both return varbinds as `(dotted OID, (BER tag, payload))`.
+implements it for v1 and v2c; `client_usm.UsmClient` does it for v3. Both
+return varbinds as `(dotted OID, (BER tag, payload))`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 
 # RFC 1157 error-status codes that v1 agents use where v2c has exceptions.
 _V1_NO_SUCH_NAME = 2
-_TOO_BIG = 1
 _ERROR_NAMES = {1: "tooBig", 2: "noSuchName", 3: "badValue", 4: "readOnly", 5: "genErr",
                 6: "noAccess", 16: "authorizationError"}
 
@@ -37,8 +36,9 @@ class SnmpClient(Protocol):
         """GETNEXT; a column past its end comes back as endOfMibView."""
         ...
 
-    async def get_bulk(self, oids: list[str], max_repetitions: int) -> list[ber.VarBind]:
-        """GETBULK with no non-repeaters; varbinds in row-major order (RFC 3416 4.2.3)."""
+    async def get_bulk(self, oids: list[str], max_repetitions: int,
+                       non_repeaters: int = 0) -> list[ber.VarBind]:
+        """GETBULK: the non-repeaters' next OIDs, then rows in row-major order (RFC 3416 4.2.3)."""
         ...
 
     async def close(self) -> None:
@@ -46,7 +46,7 @@ class SnmpClient(Protocol):
 
 
 class SnmpErrorStatus(CollectorError):
-    """The agent answered with an error-status (tooBig, genErr, ...)."""
+    """The agent returned an error-status (tooBig, genErr, ...)."""
 
     def __init__(self, status: int, index: int) -> None:
         self.status = status
@@ -179,9 +179,10 @@ class CommunityClient:
         end: ber.VarBind = (ended, (ber.END_OF_MIB_VIEW, None))
         return [found.get(oid, end) for oid in oids]
 
-    async def get_bulk(self, oids: list[str], max_repetitions: int) -> list[ber.VarBind]:
-        status, index, varbinds = await self._request(ber.GET_BULK_REQUEST, tuple(oids), 0,
-                                                      max_repetitions)
+    async def get_bulk(self, oids: list[str], max_repetitions: int,
+                       non_repeaters: int = 0) -> list[ber.VarBind]:
+        status, index, varbinds = await self._request(ber.GET_BULK_REQUEST, tuple(oids),
+                                                      non_repeaters, max_repetitions)
         if status:
             raise SnmpErrorStatus(status, index)
         return varbinds

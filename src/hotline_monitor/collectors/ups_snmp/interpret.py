@@ -132,9 +132,12 @@ def _line_counts(scalars: dict[str, ber.Value], data: PollData, tally: Tally) ->
         if declared is not None and present == 0:
             tally.invalid += 1
             declared = None
-        count = declared if declared is not None else (float(present) if present else None)
-        if count is not None and side != "bypass":
-            data.ups[spec.field] = count
+        if side == "bypass":
+            continue
+        if declared is not None:
+            data.ups[spec.field] = declared
+        elif present:
+            data.ups[spec.field] = float(present)
 
 
 def _derive(data: PollData) -> None:
@@ -172,5 +175,5 @@ def _alarms(rows: list[tuple[str, ber.Value]], alarms_present: float | None,
 
     if names:
         return names
-    # An empty table means "no alarm" only when upsAlarmsPresent says 0.
+    # An empty table means "no alarm" only when upsAlarmsPresent is 0.
     return set() if alarms_present == 0 else None

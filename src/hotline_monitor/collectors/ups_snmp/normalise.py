@@ -11,7 +11,7 @@ or as the card's sentinel. Unknown are:
   upsBatteryStatus unknown(1);
 - a value outside the object's plausible range (see `oids`).
 
-Gauge32 and Counter32 where the MIB says INTEGER are accepted. noSuchObject,
+Gauge32 and Counter32 where the MIB defines INTEGER are accepted. noSuchObject,
 noSuchInstance and endOfMibView mean that the card does not implement the
 object: the value is left out but not counted, because it is absent on every
 poll and says nothing about the card's health.
@@ -86,9 +86,9 @@ def text(value: ber.Value | None) -> str | None:
 
 
 # A line's true power below this share of its apparent power (V × A) is not
-# plausible for a UPS: a card that sends 1 W at 230 V and 7.2 A, or 0 W at
-# 238 V and 4.8 A, is not measuring power. Above 1 the value is impossible;
-# the margin covers rounding of tenths of amps.
+# plausible for a UPS. A card that sends 1 W at 230 V and 7.2 A, or 0 W at
+# 238 V and 4.8 A, is not measuring power. A share above 1 is impossible, and
+# the margin above it covers the rounding of tenths of amps.
 MIN_POWER_FACTOR = 0.2
 MAX_POWER_FACTOR = 1.2
 MIN_APPARENT_VA = 100.0

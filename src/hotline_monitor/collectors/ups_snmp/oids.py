@@ -1,7 +1,7 @@
 """The RFC 1628 UPS-MIB objects the collector reads, as data.
 
 Each entry names the stored field, the unit conversion from the MIB's UNITS
-clause, and the plausible range in stored units; a value outside that range is
+clause, and the plausible range in stored units. A value outside that range is
 unknown (see `normalise`). OIDs are under upsMIB 1.3.6.1.2.1.33 (RFC 1628,
 "UPS Management Information Base", May 1994).
 """
@@ -77,7 +77,7 @@ UPS_SCALARS: dict[str, Number] = {
     # upsBatteryTemperature: degrees Celsius, Integer32.
     "1.3.6.1.2.1.33.1.2.7.0": Number("battery_temperature_c", low=-40.0, high=100.0, signed=True),
     # upsOutputSource: other(1), none(2), normal(3), bypass(4), battery(5), booster(6),
-    # reducer(7). other(1) says nothing about the power path, so it is unknown.
+    # reducer(7). other(1) does not tell the power path, so it is unknown.
     "1.3.6.1.2.1.33.1.4.1.0": Number("output_source", codes=frozenset({2, 3, 4, 5, 6, 7})),
     # upsOutputFrequency, upsBypassFrequency: 0.1 Hz.
     "1.3.6.1.2.1.33.1.4.2.0": Number("output_frequency_hz", **HERTZ),

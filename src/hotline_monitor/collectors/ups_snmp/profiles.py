@@ -27,7 +27,7 @@ PROFILES: dict[str, VendorProfile] = {
         VendorProfile(
             name="delta-mini-snmp",
             description="Delta Mini-SNMP 卡：输入、输出、旁路各相电压以 0.1 V 为单位上报",
-            # The recorded card answers 2360 for 236.0 V in upsInputVoltage,
+            # The recorded card returns 2360 for 236.0 V in upsInputVoltage,
             # upsOutputVoltage and upsBypassVoltage, whose MIB unit is 1 V.
             sys_object_ids=frozenset({"1.3.6.1.4.1.2254.2.5"}),
             line_divisors={
