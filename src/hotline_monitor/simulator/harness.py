@@ -113,6 +113,8 @@ class LiveRun:
         self.detections: list[Detection] = []
         self.readings_written = 0
         self._on_readings = on_readings
+        self.agent_stopped = False
+        self._last_open_alerts: list[str] = []
         self._last_source: float | None = None
         self._last_battery: float | None = None
         self._reachable: bool | None = None
@@ -176,7 +178,16 @@ class LiveRun:
         return lines
 
     def open_alerts(self) -> list[str]:
-        """Return the texts of the engine's open alerts, whichever engine it is."""
+        """Return the texts of the engine's open alerts, whichever engine it is.
+
+        After the agent has stopped (its store is closed), the last answer is returned.
+        """
+        if self.agent_stopped:
+            return self._last_open_alerts
+        self._last_open_alerts = self._read_open_alerts()
+        return self._last_open_alerts
+
+    def _read_open_alerts(self) -> list[str]:
         engine = self.agent.engine
         if engine is None:
             return []
@@ -210,6 +221,8 @@ class LiveRun:
                 except TimeoutError:
                     pass
         finally:
+            self.open_alerts()
+            self.agent_stopped = True
             agent_stop.set()
             await agent_task
             await self.simulator.stop()

@@ -74,14 +74,17 @@ def _runtime(ups: Reading | None) -> str:
 
 def interruption_text(run: LiveRun) -> str:
     """Describe the interruption clock, where the alerting engine keeps one."""
+    if run.agent_stopped:
+        return "演示已停止"
     engine = run.agent.engine
     clock = getattr(engine, "clock_of_interruption", None) if engine else None
-    if clock is None:
-        return "未配置（本演示只有 UPS，没有话务中断条件）"
-    started = getattr(clock, "started_ns", None)
-    if isinstance(started, int):
-        return f"已中断 {format_duration((time.time_ns() - started) / 1e9)}"
-    return "未中断"
+    store = getattr(engine, "store", None)
+    if clock is None or store is None or not hasattr(store, "open_interruption"):
+        return "未配置"
+    current = store.open_interruption(clock.config.service)
+    if current is None:
+        return "未中断"
+    return f"已中断 {format_duration((time.time_ns() - current.start_ns) / 1e9)}（{current.cause}）"
 
 
 class StatusView:

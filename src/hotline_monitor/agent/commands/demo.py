@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from hotline_monitor.config.model import Config
+from hotline_monitor.config.model import AlertingConfig, Config
 from hotline_monitor.errors import ConfigError
 
 DEFAULT_SPEED = 12.0
@@ -60,6 +60,13 @@ def demo_state_dir(requested: Path | None) -> Path:
 
 
 def demo_config(state_dir: Path, snmp_port: int) -> Config:
+    alerting: dict = {"console": False}  # the status view shows the messages
+    if "interruption" in AlertingConfig.model_fields:
+        # The demo site has no SIP trunks, so the hotline counts as interrupted
+        # only when the UPS output is off (RFC 1628 upsOutputSource none(2)).
+        alerting["interruption"] = {"conditions": [{
+            "cause": "UPS 输出中断", "measurement": "ups", "field": "output_source", "equals": [2.0],
+        }]}
     return Config.model_validate({
         "site": "demo-12345",
         "state_dir": state_dir,
@@ -71,8 +78,7 @@ def demo_config(state_dir: Path, snmp_port: int) -> Config:
             "snmp": {"host": "127.0.0.1", "port": snmp_port, "timeout": 1, "retries": 0},
             "interval": POLL_INTERVAL_S,
         }],
-        # The status view shows the messages; the alert log keeps them.
-        "alerting": {"console": False},
+        "alerting": alerting,
     })
 
 
