@@ -27,7 +27,9 @@ from hotline_monitor.reading import Reading
 from hotline_monitor.simulator.harness import (
     DRILL_MARK,
     LiveRun,
+    RecordingSink,
     free_port,
+    install_sink,
     message_headline,
     message_time_ns,
 )
@@ -37,6 +39,8 @@ from hotline_monitor.timeutil import SHANGHAI
 
 log = logging.getLogger(__name__)
 
+DELIVERY_WAIT_S = 30.0
+"""Maximum wait after the scenario for the channels to finish delivering."""
 WATCHED_KINDS = ("source", "battery", "reachable")
 """Simulated changes the agent is expected to detect."""
 
@@ -133,10 +137,7 @@ def install_drill_marking(run: LiveRun, config: Config, drill_id: str) -> DrillS
         return None
     if hasattr(engine, "sink"):
         sink = DrillSink(engine.sink, config.drills.notify_bureau, drill_id)
-        engine.sink = sink
-        for holder in (getattr(engine, "dispatcher", None), getattr(engine, "clock_of_interruption", None)):
-            if holder is not None and hasattr(holder, "sink"):
-                holder.sink = sink
+        install_sink(engine, sink)
         return sink
     if hasattr(engine, "alert_log"):
         engine.alert_log = DrillAlertLog(engine.alert_log)
@@ -250,7 +251,19 @@ async def run_drill(config: Config, ups: UpsConfig, scenario: Scenario, speed: f
                          time.time_ns(), 0, expected=[f"{item.rule} {item.state}" for item in scenario.expect])
     # Time for the agent to poll the final state and send what follows from it.
     settle = 2 * ups.interval * (ups.snmp.retries + 1 if ups.snmp else 1) + 2.0
-    await run.play([(scenario, None)], stop, settle_s=settle)
+
+    async def collect_deliveries() -> None:
+        # Wait (bounded) for the channels to deliver, then note each result
+        # while the outbox is still open.
+        if not isinstance(run.alerts, RecordingSink):
+            return
+        deadline = time.monotonic() + DELIVERY_WAIT_S
+        while run.alerts.unfinished() and time.monotonic() < deadline and not stop.is_set():
+            await asyncio.sleep(0.2)
+        for record in run.alerts.records:
+            record["delivery"] = run.alerts.delivery(record["key"])
+
+    await run.play([(scenario, None)], stop, settle_s=settle, before_stop=collect_deliveries)
     result.ended_ns = time.time_ns()
     result.held_back = len(sink.held_back) if sink is not None else 0
     analyse(run, result, config)

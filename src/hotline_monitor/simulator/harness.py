@@ -9,6 +9,7 @@ alert log, which the status view, the drill report and the benchmark read.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import socket
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hotline_monitor.agent.runner import Agent
 from hotline_monitor.config.model import Config
@@ -26,6 +28,7 @@ from hotline_monitor.simulator.service import SimulatedUps, SimulatorOptions
 log = logging.getLogger(__name__)
 
 DRILL_MARK = "【演练】"
+UNFINISHED_STATES = ("pending", "sending", "queued", "retry")
 
 
 def free_port(kind: int = socket.SOCK_DGRAM) -> int:
@@ -76,6 +79,70 @@ class AlertLogTail:
         return new
 
 
+class RecordingSink:
+    """Wraps the engine's MessageSink and keeps each accepted message as a record.
+
+    The records have the fields of `OutgoingMessage` plus `accepted_ns`, the
+    time the sink accepted the message. `poll()` returns the records added since
+    its last call, as `AlertLogTail.poll` does.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.records: list[dict] = []
+        self._polled = 0
+
+    def enqueue(self, message: Any) -> bool:
+        accepted = bool(self.inner.enqueue(message))
+        if accepted:
+            record = dataclasses.asdict(message)
+            record["accepted_ns"] = time.time_ns()
+            self.records.append(record)
+        return accepted
+
+    def poll(self) -> list[dict]:
+        new = self.records[self._polled:]
+        self._polled = len(self.records)
+        return new
+
+    def delivery_rows(self, key: str) -> list[Any] | None:
+        """Return the outbox's deliveries of a message, or None when the sink keeps none."""
+        deliveries = getattr(self.inner, "deliveries", None)
+        if deliveries is None:
+            return None
+        try:
+            return list(deliveries(key))
+        except Exception as err:  # noqa: BLE001 - a closed outbox must not break a report
+            log.warning("delivery state of %s unavailable: %s", key, err)
+            return None
+
+    def unfinished(self) -> int:
+        """Count deliveries of the recorded messages still waiting to be sent."""
+        return sum(1 for record in self.records for row in self.delivery_rows(record["key"]) or []
+                   if row.state in UNFINISHED_STATES)
+
+    def delivery(self, key: str) -> str:
+        """Describe what became of a message: the outbox's delivery states, where there is one."""
+        rows = self.delivery_rows(key)
+        if rows is None:
+            return "已写入告警日志" if not hasattr(self.inner, "deliveries") else "投递状态不可用"
+        if not rows:
+            return "无投递对象"
+        return "；".join(f"{row.channel}{('→' + row.address) if row.address else ''}：{row.state}"
+                        + (f"（{row.last_error}）" if row.last_error else "") for row in rows)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def install_sink(engine: Any, sink: Any) -> None:
+    """Put `sink` in place of the engine's MessageSink, wherever the engine keeps it."""
+    engine.sink = sink
+    for holder in (getattr(engine, "dispatcher", None), getattr(engine, "clock_of_interruption", None)):
+        if holder is not None and hasattr(holder, "sink"):
+            holder.sink = sink
+
+
 def message_headline(record: dict) -> str:
     """Format a message from the alert log as one line, whichever engine wrote it."""
     if record.get("headline"):
@@ -90,7 +157,7 @@ def message_headline(record: dict) -> str:
 
 
 def message_time_ns(record: dict) -> int:
-    for key in ("time_ns", "created_ns", "seen_ns"):
+    for key in ("accepted_ns", "time_ns", "created_ns", "seen_ns"):
         if isinstance(record.get(key), int):
             return record[key]
     return time.time_ns()
@@ -108,7 +175,14 @@ class LiveRun:
         self.simulator = SimulatedUps(options)
         self.config = config_for(options.snmp_port)
         self.agent = Agent(self.config)
-        self.alerts = AlertLogTail(self.config.state_dir / "alerts.jsonl")
+        engine = self.agent.engine
+        self.alerts: AlertLogTail | RecordingSink
+        if engine is not None and hasattr(engine, "sink"):
+            self.alerts = RecordingSink(engine.sink)
+            install_sink(engine, self.alerts)
+        else:
+            # The first engine writes only its alert log.
+            self.alerts = AlertLogTail(self.config.state_dir / "alerts.jsonl")
         self.latest: dict[tuple[str, ...], Reading] = {}
         self.detections: list[Detection] = []
         self.readings_written = 0
@@ -200,7 +274,7 @@ class LiveRun:
         return []
 
     async def play(self, scenarios: list[tuple[Scenario, float | None]], stop: asyncio.Event,
-                   settle_s: float) -> None:
+                   settle_s: float, before_stop: Callable[[], Any] | None = None) -> None:
         """Play scenarios in turn (each cut at its limit, in simulated seconds), then settle.
 
         The first scenario sets its initial state; the next ones continue from
@@ -220,6 +294,8 @@ class LiveRun:
                     await asyncio.wait_for(stop.wait(), timeout=settle_s)
                 except TimeoutError:
                     pass
+            if before_stop is not None:
+                await before_stop()
         finally:
             self.open_alerts()
             self.agent_stopped = True
