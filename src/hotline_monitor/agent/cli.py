@@ -21,6 +21,9 @@ COMMAND_MODULES = (
     "simulate",
     "demo",
     "drill",
+    "notify",
+    "spool",
+    "hub",
 )
 
 
