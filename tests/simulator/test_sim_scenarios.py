@@ -82,7 +82,10 @@ def play(scenario_name: str, state_dir: Path, monkeypatch: pytest.MonkeyPatch) -
                     break
                 sim.call(lambda: sim.simulator.advance(step_s))
                 clock.now_ns += int(step_s * 1e9)
-            await agent.writer.flush()
+            if hasattr(agent, "drain"):
+                await agent.drain()  # the spool-based agent
+            else:
+                await agent.writer.flush()
             await agent.close()
 
         asyncio.run(run())
