@@ -49,8 +49,9 @@ def drill_config(config: Config, ups: UpsConfig, snmp_port: int, modbus_port: in
                  drill_dir: Path) -> Config:
     """Copy the site's configuration with the drilled UPS pointed at the simulator.
 
-    The SNMP path always exists (the simulator serves v2c, community public);
-    a Modbus path is kept when the site has one, with the simulator's map.
+    The SNMP path always exists, and the simulator serves it as v2c with the
+    community public. A Modbus path is kept when the site has one, with the
+    simulator's map.
     Timeouts, retries and intervals stay the site's, so latencies are the site's.
     """
     site_snmp = ups.snmp or SnmpTarget(host="127.0.0.1")
