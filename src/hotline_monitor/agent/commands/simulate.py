@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     devices = parser.add_subparsers(dest="device", metavar="设备")
     devices.required = True
     ups = devices.add_parser("ups", help="模拟一台 100kVA 三相 UPS，经 SNMP 与 Modbus TCP 提供数据")
-    ups.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1）")
+    ups.add_argument("--host", default="127.0.0.1", metavar="地址", help="监听地址（默认 127.0.0.1）")
     ups.add_argument("--snmp-port", type=int, metavar="端口", help="SNMP 监听的 UDP 端口")
     ups.add_argument("--modbus-port", type=int, metavar="端口", help="Modbus TCP 监听的 TCP 端口")
     ups.add_argument("--community", action="append", metavar="团体名",
