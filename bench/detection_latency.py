@@ -2,9 +2,12 @@
 
 Each run starts the simulator and an agent polling it every 5 s over SNMP,
 fails the mains at a random moment relative to the poll schedule, and waits
-for the first message to be accepted. This tree has no channel layer with a
-mock robot yet, so "accepted" means appended to the alert log (`alerts.jsonl`),
-the agent's only message path. The benchmark watches that file every 10 ms.
+for the first message to be accepted by a local mock of the WeCom group robot
+(the project's test mock, HTTP on 127.0.0.1). Messages reach the robot through
+the delivery layer: the outbox, its dispatcher and the `wecom_robot` channel.
+Where the alerting engine still writes only its alert log, the benchmark
+forwards each new line of that log to the outbox; it looks every 10 ms, so
+that adds up to 10 ms.
 
 The anchor is NUT with its default polling: the snmp-ups driver polls every
 30 s (`pollfreq`) and upsmon polls upsd every 5 s (`POLLFREQ`), so a mains
@@ -19,22 +22,45 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import random
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from hotline_monitor.config.model import Config
-from hotline_monitor.simulator.harness import LiveRun
+from hotline_monitor.notify.message import OutgoingMessage, Recipient
+from hotline_monitor.notify.service import build_notifier
+from hotline_monitor.simulator.harness import LiveRun, RecordingSink, message_headline
 from hotline_monitor.simulator.scenario import Scenario, StateChange, Step
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from mocks.wecom import WecomRobotMock  # noqa: E402
+
+ROBOT_KEY = "bench-robot-key"
+
+
+class TimedRobot(WecomRobotMock):
+    """The WeCom robot mock, noting when it accepted each message."""
+
+    def __init__(self) -> None:
+        super().__init__({ROBOT_KEY}, rate_limit=0)
+        self.accepted_ns: list[int] = []
+
+    def handle(self, method, path, query, headers, raw_query, body):
+        reply = super().handle(method, path, query, headers, raw_query, body)
+        if len(self.accepted) > len(self.accepted_ns):
+            self.accepted_ns.append(time.time_ns())
+        return reply
 
 NUT_DRIVER_POLL_S = 30.0
 NUT_UPSMON_POLL_S = 5.0
 
 
-def config_for(state_dir: Path, interval: float):
+def config_for(state_dir: Path, interval: float, robot_url: str):
     def build(port: int) -> Config:
         return Config.model_validate({
             "site": "bench",
@@ -44,35 +70,63 @@ def config_for(state_dir: Path, interval: float):
             "ups": [{"id": "ups-main", "interval": interval,
                      "snmp": {"host": "127.0.0.1", "port": port, "timeout": 1, "retries": 0}}],
             "alerting": {"console": False},
+            "channels": {"ops": {"type": "wecom_robot", "key": ROBOT_KEY, "base_url": robot_url,
+                                 "rate_limit": 0}},
         })
     return build
 
 
-async def one_run(interval: float, rng: random.Random) -> float:
-    """Return seconds from the mains failure to the first accepted message."""
+class ToRobot:
+    """A MessageSink that sends every message to the robot channel `ops`."""
+
+    def __init__(self, outbox) -> None:
+        self.outbox = outbox
+
+    def enqueue(self, message: OutgoingMessage) -> bool:
+        return self.outbox.enqueue(dataclasses.replace(message, recipients=[Recipient("ops")]))
+
+
+def forward(record: dict, outbox) -> None:
+    """Hand a message from the first engine's alert log to the outbox, for the robot."""
+    outbox.enqueue(OutgoingMessage(key=f"bench-{record.get('time_ns', time.time_ns())}",
+                                   kind="alert", severity=record.get("severity", "critical"),
+                                   title=message_headline(record), text=record.get("text", ""),
+                                   recipients=[Recipient("ops")]))
+
+
+async def one_run(interval: float, rng: random.Random, robot: TimedRobot) -> float:
+    """Return seconds from the mains failure to the first message the robot accepted."""
     fail_at = interval + rng.uniform(0.0, interval)
     scenario = Scenario(name="bench", title="市电中断", duration=fail_at + 3 * interval,
                         steps=[Step(at=fail_at, set=StateChange(mains=False), event="市电中断")])
+    first_before = len(robot.accepted_ns)
     with tempfile.TemporaryDirectory(prefix="bench-detect-") as folder:
-        run = LiveRun(config_for(Path(folder), interval), speed=1.0)
+        run = LiveRun(config_for(Path(folder), interval, robot.base_url), speed=1.0)
+        notifier = build_notifier(run.config)
+        await notifier.start()
+        if isinstance(run.alerts, RecordingSink):
+            # The engine hands its messages to a MessageSink: make that the outbox,
+            # addressed to the robot whatever the (absent) on-call table says.
+            run.alerts.inner = ToRobot(notifier.outbox)
         stop = asyncio.Event()
-        accepted_ns: list[int] = []
 
         async def watch() -> None:
-            while not accepted_ns:
-                if run.alerts.poll():
-                    accepted_ns.append(time.time_ns())
-                    stop.set()
+            while len(robot.accepted_ns) == first_before:
+                for record in run.alerts.poll():
+                    if not isinstance(run.alerts, RecordingSink):
+                        forward(record, notifier.outbox)
                 await asyncio.sleep(0.01)
+            stop.set()
 
         watcher = asyncio.create_task(watch())
         await run.play([(scenario, None)], stop, settle_s=0.0)
         watcher.cancel()
+        await notifier.stop()
 
     failure = next(event for event in run.simulator.events if event.kind == "source")
-    if not accepted_ns:
-        raise RuntimeError("no message within the run")
-    return (accepted_ns[0] - failure.wall_ns) / 1e9
+    if len(robot.accepted_ns) == first_before:
+        raise RuntimeError("the robot accepted no message within the run")
+    return (robot.accepted_ns[first_before] - failure.wall_ns) / 1e9
 
 
 def nut_anchor(rng: random.Random, samples: int = 100_000) -> tuple[float, float]:
@@ -92,10 +146,11 @@ def main() -> None:
 
     rng = random.Random(12345)
     latencies = []
-    for index in range(args.runs):
-        latency = asyncio.run(one_run(args.interval, rng))
-        latencies.append(latency)
-        print(f"run {index + 1:2d}: {latency:6.2f} s", flush=True)
+    with TimedRobot() as robot:
+        for index in range(args.runs):
+            latency = asyncio.run(one_run(args.interval, rng, robot))
+            latencies.append(latency)
+            print(f"run {index + 1:2d}: {latency:6.2f} s", flush=True)
 
     median = statistics.median(latencies)
     worst = max(latencies)
