@@ -188,10 +188,13 @@ class DrillResult:
     messages: list[dict] = field(default_factory=list)
     held_back: int = 0
     expected: list[str] = field(default_factory=list)
-    raised: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    """Stopped (Ctrl-C) before the scenario ended: the drill cannot pass."""
 
     @property
     def passed(self) -> bool:
+        if self.interrupted:
+            return False
         notified_ok = all(step.notification_s is None or step.notification_s <= step.notification_target_s
                           for step in self.steps)
         first = self.first_notification_s
@@ -266,6 +269,7 @@ async def run_drill(config: Config, ups: UpsConfig, scenario: Scenario, speed: f
 
     await run.play([(scenario, None)], stop, settle_s=settle, before_stop=collect_deliveries)
     result.ended_ns = time.time_ns()
+    result.interrupted = stop.is_set()
     result.held_back = len(sink.held_back) if sink is not None else 0
     analyse(run, result, config)
     return result, drill_dir

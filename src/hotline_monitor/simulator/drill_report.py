@@ -51,8 +51,14 @@ def message_rows(result: DrillResult) -> list[dict[str, str]]:
     return rows
 
 
+def verdict_text(result: DrillResult) -> str:
+    if result.interrupted:
+        return "未完成（演练被中断）"
+    return "通过" if result.passed else "未通过"
+
+
 def render_markdown(result: DrillResult) -> str:
-    verdict = "通过" if result.passed else "未通过"
+    verdict = verdict_text(result)
     lines = [
         f"# 应急演练报告：{result.scenario.title}",
         "",
@@ -100,7 +106,7 @@ td,th{border:1px solid #999;padding:4px 8px}.bad{color:#b00}.ok{color:#070}</sty
 <ul><li>站点：{{ r.site }}</li><li>演练对象：{{ r.ups_name }}（模拟设备，127.0.0.1）</li>
 <li>场景：{{ r.scenario.name }}（{{ r.scenario.description or r.scenario.title }}）</li>
 <li>时间：{{ started }} 至 {{ ended }}，倍速 {{ speed }}</li><li>采集间隔：{{ interval }} 秒</li>
-<li>结论：<b class="{{ 'ok' if r.passed else 'bad' }}">{{ '通过' if r.passed else '未通过' }}</b>
+<li>结论：<b class="{{ 'ok' if r.passed else 'bad' }}">{{ verdict }}</b>
 （发现时限：采集间隔 + 2 秒；首条通知时限：发现后 10 秒）</li>
 <li>扣留的发往数据局的通知：{{ r.held_back }} 条</li></ul>
 <p>演练读数均带 drill=1 标签，不计入 SLA 台账和月报。</p>
@@ -122,6 +128,7 @@ def render_html(result: DrillResult) -> str:
     environment = Environment(autoescape=select_autoescape(default=True))
     return environment.from_string(_HTML).render(
         r=result,
+        verdict=verdict_text(result),
         started=local_text(result.started_ns),
         ended=local_text(result.ended_ns),
         speed=f"{result.speed:g}",
@@ -146,6 +153,7 @@ def write_report(result: DrillResult, folder: Path) -> tuple[Path, Path]:
         "started_ns": result.started_ns,
         "ended_ns": result.ended_ns,
         "passed": result.passed,
+        "interrupted": result.interrupted,
         "messages": len(result.messages),
         "held_back": result.held_back,
         "steps": [

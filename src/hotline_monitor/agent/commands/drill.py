@@ -55,11 +55,14 @@ def handle(args: argparse.Namespace) -> int:
     result, folder = asyncio.run(_run(config, ups, scenario, speed, archive))
     markdown, html = write_report(result, folder)
 
-    print(f"演练{'通过' if result.passed else '未通过'}：发出消息 {len(result.messages)} 条，"
+    verdict = "已中断，未完成" if result.interrupted else ("通过" if result.passed else "未通过")
+    print(f"演练{verdict}：发出消息 {len(result.messages)} 条，"
           f"扣留发往数据局的通知 {result.held_back} 条。", flush=True)
     print(f"演练报告：{markdown}")
     print(f"演练报告（HTML）：{html}", flush=True)
-    return 0
+    # A drill that misses a target (or was interrupted) still wrote its report;
+    # exit 1 lets a scheduled drill's caller notice.
+    return 0 if result.passed else 1
 
 
 async def _run(config, ups, scenario, speed, archive):
