@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "simulate",
     "demo",
     "drill",
+    "alerts",
     "notify",
     "spool",
     "hub",
