@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mocks.wecom import WecomRobotMock
+
 from hotline_monitor.notify.message import OutgoingMessage, Recipient
 from hotline_monitor.reading import decode_line
 from hotline_monitor.simulator.drill import DrillSink
@@ -114,7 +116,65 @@ def test_drill_sink_marks_and_holds_back_bureau_notices():
     assert len(sink.held_back) == 1
 
 
+def test_drill_sink_leaves_marking_to_renderer():
+    """Before the outbox the text stays as is: its renderer starts drill messages with 【演练】."""
+    inner = RecordingSink()
+    DrillSink(inner, notify_bureau=False, drill_id="d1", mark_text=False).enqueue(message("alert"))
+    assert [sent.title for sent in inner.messages] == ["市电中断"]
+    assert inner.messages[0].drill is True
+
+
 def test_drill_sink_sends_bureau_notices_when_configured():
     inner = RecordingSink()
     DrillSink(inner, notify_bureau=True, drill_id="d1").enqueue(message("notice", "bureau-mail"))
     assert [sent.title for sent in inner.messages] == ["【演练】市电中断"]
+
+
+ROBOT_SITE = """\
+site: drill-site
+state_dir: {state_dir}
+ups:
+  - id: ups-main
+    name: 主机房 UPS
+    snmp: {{host: 192.0.2.10, timeout: 0.5s, retries: 0}}
+    interval: 1s
+channels:
+  group:
+    type: wecom_robot
+    key: drill-key
+    base_url: {robot_url}
+    rate_limit: 0
+oncall:
+  people:
+    - {{id: zhang, name: 张三, phone: "13800000001", wecom: zhangsan}}
+  default:
+    早班: {{on_duty: zhang}}
+    中班: {{on_duty: zhang}}
+    夜班: {{on_duty: zhang}}
+  escalation:
+    default:
+      - {{after: 0s, to: [on_duty], channels: [group]}}
+alerting:
+  console: false
+"""
+
+
+def test_drill_delivers_through_robot_channel(tmp_path):
+    """Through the outbox to a mock WeCom robot: every message starts with 【演练】, the report has its result."""
+    with WecomRobotMock({"drill-key"}, rate_limit=0) as robot:
+        config = tmp_path / "site.yaml"
+        config.write_text(ROBOT_SITE.format(state_dir=tmp_path / "state", robot_url=robot.base_url),
+                          encoding="utf-8")
+        finished = subprocess.run(
+            [sys.executable, "-m", "hotline_monitor", "drill", "-c", str(config),
+             "--scenario", "mains-restored", "--speed", "60"],
+            capture_output=True, text=True, timeout=120)
+        contents = [payload[payload["msgtype"]]["content"] for payload in robot.accepted]
+
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert len(contents) >= 2  # the alert, then the recovery
+    for content in contents:
+        assert content.startswith("【演练】"), content
+    folder = next((tmp_path / "state" / "archive" / "drills").iterdir())
+    markdown = (folder / "report.md").read_text(encoding="utf-8")
+    assert "| group：已送达 |" in markdown

@@ -71,12 +71,20 @@ def tag_drill(readings: list[Reading]) -> list[Reading]:
 
 
 class DrillSink:
-    """Wraps the engine's MessageSink: marks each message and holds back bureau notices."""
+    """Wraps the engine's MessageSink: marks each message and holds back bureau notices.
 
-    def __init__(self, inner: Any, notify_bureau: bool, drill_id: str) -> None:
+    Every message gets `drill=True` and a key of its own. The delivery layer's
+    renderer starts each drill message with 【演练】 on every channel, so the
+    text is left alone there (`mark_text=False`). A sink without a renderer
+    (the console and `alerts.jsonl`) gets the mark in the title and the text.
+    """
+
+    def __init__(self, inner: Any, notify_bureau: bool, drill_id: str,
+                 mark_text: bool = True) -> None:
         self.inner = inner
         self.notify_bureau = notify_bureau
         self.drill_id = drill_id
+        self.mark_text = mark_text
         self.held_back: list[Any] = []
         self.accepted: list[tuple[int, Any, bool]] = []
 
@@ -85,13 +93,9 @@ class DrillSink:
             self.held_back.append(message)
             log.info("drill %s: bureau notice %s held back", self.drill_id, message.key)
             return True
-        marked = dataclasses.replace(
-            message,
-            key=f"drill-{self.drill_id}-{message.key}",
-            title=_mark(message.title),
-            text=_mark(message.text),
-            drill=True,
-        )
+        marked = dataclasses.replace(message, key=f"drill-{self.drill_id}-{message.key}", drill=True)
+        if self.mark_text:
+            marked = dataclasses.replace(marked, title=_mark(marked.title), text=_mark(marked.text))
         accepted = bool(self.inner.enqueue(marked))
         self.accepted.append((time.time_ns(), marked, accepted))
         return accepted
@@ -137,7 +141,9 @@ def install_drill_marking(run: LiveRun, config: Config, drill_id: str) -> DrillS
     if engine is None:
         return None
     if hasattr(engine, "sink"):
-        sink = DrillSink(engine.sink, config.drills.notify_bureau, drill_id)
+        # The outbox (it keeps `deliveries`) hands messages to the renderer, which marks drills.
+        renders_mark = hasattr(engine.sink, "deliveries")
+        sink = DrillSink(engine.sink, config.drills.notify_bureau, drill_id, mark_text=not renders_mark)
         install_sink(engine, sink)
         return sink
     if hasattr(engine, "alert_log"):

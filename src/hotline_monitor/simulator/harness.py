@@ -28,7 +28,9 @@ from hotline_monitor.simulator.service import SimulatedUps, SimulatorOptions
 log = logging.getLogger(__name__)
 
 DRILL_MARK = "【演练】"
-UNFINISHED_STATES = ("pending", "sending", "queued", "retry")
+UNFINISHED_STATES = ("pending", "sending")
+DELIVERY_STATES = {"pending": "待发送", "sending": "发送中", "sent": "已送达", "failed": "失败"}
+"""The outbox's delivery states, as a report shows them."""
 
 
 def free_port(kind: int = socket.SOCK_DGRAM) -> int:
@@ -128,7 +130,8 @@ class RecordingSink:
             return "已写入告警日志" if not hasattr(self.inner, "deliveries") else "投递状态不可用"
         if not rows:
             return "无投递对象"
-        return "；".join(f"{row.channel}{('→' + row.address) if row.address else ''}：{row.state}"
+        return "；".join(f"{row.channel}{('→' + row.address) if row.address else ''}："
+                        f"{DELIVERY_STATES.get(row.state, row.state)}"
                         + (f"（{row.last_error}）" if row.last_error else "") for row in rows)
 
     def __getattr__(self, name: str) -> Any:
@@ -153,6 +156,9 @@ def message_headline(record: dict) -> str:
     if title.startswith(DRILL_MARK) and first.startswith(DRILL_MARK):
         # A drill marks title and text alike (a channel may show only one); once is enough here.
         first = first[len(DRILL_MARK):]
+    if record.get("drill") and not title.startswith(DRILL_MARK):
+        # Marked by the channels' renderer when sent; shown the same way here.
+        title = DRILL_MARK + title
     return f"{title} {first}".strip() if first and first not in title else title or first
 
 
