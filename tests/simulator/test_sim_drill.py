@@ -177,4 +177,4 @@ def test_drill_delivers_through_robot_channel(tmp_path):
         assert content.startswith("【演练】"), content
     folder = next((tmp_path / "state" / "archive" / "drills").iterdir())
     markdown = (folder / "report.md").read_text(encoding="utf-8")
-    assert "| group：已送达 |" in markdown
+    assert "| group：渠道已接受 |" in markdown

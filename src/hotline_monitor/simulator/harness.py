@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 DRILL_MARK = "【演练】"
 UNFINISHED_STATES = ("pending", "sending")
-DELIVERY_STATES = {"pending": "待发送", "sending": "发送中", "sent": "已送达", "failed": "失败"}
+DELIVERY_STATES = {"pending": "待发送", "sending": "发送中", "sent": "渠道已接受", "failed": "失败"}
 """The outbox's delivery states, as a report shows them."""
 
 
