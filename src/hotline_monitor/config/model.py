@@ -21,6 +21,7 @@ from hotline_monitor.agent.spool_config import SpoolConfig
 from hotline_monitor.collectors.snmp_traps.config import TrapsConfig
 from hotline_monitor.collectors.ups_modbus.config import ModbusTarget
 from hotline_monitor.config.types import Duration, Identifier, Interval, StrictModel
+from hotline_monitor.simulator.config import DrillsConfig
 from hotline_monitor.notify.config import ChannelConfig, NotifyConfig, channel_reference_problems
 
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
@@ -145,6 +146,7 @@ class Config(StrictModel):
     public_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/.*)?$")] | None = None
     """Base of the acknowledgement links put into messages."""
     traps: TrapsConfig | None = None
+    drills: DrillsConfig = DrillsConfig()
     notify: NotifyConfig = NotifyConfig()
     channels: dict[Identifier, ChannelConfig] = {}
     spool: SpoolConfig = SpoolConfig()
