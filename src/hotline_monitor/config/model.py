@@ -26,6 +26,7 @@ from hotline_monitor.maintenance.config import (
     MaintenanceConfig,
     bureau_channel_problems,
 )
+from hotline_monitor.simulator.config import DrillsConfig
 from hotline_monitor.notify.config import ChannelConfig, NotifyConfig, channel_reference_problems
 
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
@@ -150,6 +151,7 @@ class Config(StrictModel):
     public_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/.*)?$")] | None = None
     """Base of the acknowledgement links put into messages."""
     traps: TrapsConfig | None = None
+    drills: DrillsConfig = DrillsConfig()
     notify: NotifyConfig = NotifyConfig()
     channels: dict[Identifier, ChannelConfig] = {}
     maintenance: MaintenanceConfig = MaintenanceConfig()
