@@ -48,3 +48,16 @@ def test_bureau_invalid_address(tmp_path):
 def test_maintenance_notice_hours_must_be_positive(tmp_path):
     problems = problems_for(tmp_path, "  services: [hotline]", "  services: [hotline]\n  notice_hours: 0")
     assert "maintenance.notice_hours" in problems[0]
+
+
+def test_drill_config_turns_off_report_and_backup(config, tmp_path):
+    from hotline_monitor.simulator.drill import drill_config
+
+    drilled = drill_config(config, config.ups[0], 16100, None, tmp_path / "drill")
+
+    # The site's own settings send the report on the 3rd and back up daily.
+    assert config.maintenance.report_day == 3
+    assert config.maintenance.backup.folder == tmp_path / "backup"
+    assert drilled.maintenance.report_day is None
+    assert drilled.maintenance.backup.folder is None
+    assert drilled.maintenance.notice_hours == config.maintenance.notice_hours

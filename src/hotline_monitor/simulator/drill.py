@@ -23,6 +23,7 @@ from typing import Any
 
 from hotline_monitor.collectors.ups_modbus.config import ModbusTarget
 from hotline_monitor.config.model import Config, SnmpTarget, UpsConfig
+from hotline_monitor.maintenance.config import BackupConfig
 from hotline_monitor.reading import Reading
 from hotline_monitor.simulator.harness import (
     DRILL_MARK,
@@ -63,7 +64,12 @@ def drill_config(config: Config, ups: UpsConfig, snmp_port: int, modbus_port: in
                               timeout=ups.modbus.timeout, retries=ups.modbus.retries,
                               interval=ups.modbus.interval)
     simulated = ups.model_copy(update={"snmp": snmp, "modbus": modbus})
-    return config.model_copy(update={"state_dir": drill_dir, "ups": [simulated]})
+    # A drill's agent keeps its ledger in the drill folder: it must neither send
+    # that empty ledger's monthly report to the bureau nor rotate the site's backups.
+    maintenance = config.maintenance.model_copy(update={"report_day": None,
+                                                        "backup": BackupConfig()})
+    return config.model_copy(update={"state_dir": drill_dir, "ups": [simulated],
+                                     "maintenance": maintenance})
 
 
 def tag_drill(readings: list[Reading]) -> list[Reading]:
