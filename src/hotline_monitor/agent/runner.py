@@ -212,6 +212,8 @@ class Agent:
         self.submit([self.self_reading()])
         if self.engine is not None:
             self.engine.tick()
+        # A site that runs `run --once` from cron still gets its reminders and reports.
+        self.maintenance_tick()
         result = await self.drain()
         if self.notifier is not None:
             await self.notifier.start()
