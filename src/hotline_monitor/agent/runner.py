@@ -23,6 +23,7 @@ from hotline_monitor.alerting.notify import AlertLog
 from hotline_monitor.collectors.base import Collector
 from hotline_monitor.collectors.registry import build_collectors
 from hotline_monitor.config.model import Config
+from hotline_monitor.nut.latest import LatestReadings
 from hotline_monitor.reading import Reading
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class Agent:
         self.writer = BufferedWriter(self.sink, batch_size=batch_size)
         self.alert_log = AlertLog(config.state_dir / "alerts.jsonl", console=config.alerting.console)
         self.engine = AlertEngine(config, self.alert_log) if config.role != "agent" else None
+        self.latest = LatestReadings()
         self.invalid_values = 0
         self._poll_ms_total = 0.0
         self._polls_since_report = 0
@@ -62,6 +64,7 @@ class Agent:
     def submit(self, readings: list[Reading]) -> None:
         """Hand readings to storage and to the alerting engine."""
         self.writer.add([reading.to_line() for reading in readings])
+        self.latest.observe(readings)
         if self.engine is not None:
             self.engine.observe(readings)
 

@@ -14,6 +14,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from hotline_monitor.config.types import Duration, Identifier, Interval, StrictModel
+from hotline_monitor.nut.config import (
+    NutServerConfig,
+    ShutdownActionConfig,
+    unknown_ups_references,
+)
 
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
 
@@ -142,6 +147,16 @@ class Config(StrictModel):
     local_store: LocalStoreConfig = LocalStoreConfig()
     ups: list[UpsConfig] = []
     alerting: AlertingConfig = AlertingConfig()
+    nut_server: NutServerConfig | None = None
+    shutdown_actions: list[ShutdownActionConfig] = []
+
+    @model_validator(mode="after")
+    def _check_power_references(self) -> Config:
+        problems = unknown_ups_references({ups.id for ups in self.ups}, self.nut_server,
+                                          self.shutdown_actions)
+        if problems:
+            raise ValueError("；".join(problems))
+        return self
 
     def ups_by_id(self, ups_id: str) -> UpsConfig | None:
         return next((ups for ups in self.ups if ups.id == ups_id), None)
