@@ -58,6 +58,7 @@ class Session:
     password: str | None = None
     login_ups: str | None = None
     closing: bool = False
+    task: asyncio.Task | None = None
 
 
 @dataclass(slots=True)
@@ -105,6 +106,11 @@ class NutServer:
         if self._server is None:
             return
         self._server.close()
+        # Python 3.11's wait_closed does not wait for open connections: end them here.
+        tasks = [session.task for session in self.sessions if session.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self._server.wait_closed()
         log.info("NUT server stopped")
 
@@ -119,6 +125,7 @@ class NutServer:
             writer.close()
             return
 
+        session.task = asyncio.current_task()
         self.sessions.add(session)
         try:
             while not session.closing:
