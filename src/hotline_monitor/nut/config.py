@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from hotline_monitor.config.types import Duration, Identifier, StrictModel
 
@@ -20,7 +20,7 @@ class NutUser(StrictModel):
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")]
     password: Annotated[str, Field(min_length=1)]
-    ups: list[Identifier]
+    ups: list[Literal["*"] | Identifier]
     """UPS ids this user may read and log into; `*` means every UPS."""
     primary: bool = False
     """May send PRIMARY (MASTER) and FSD, as upsmon does on the host that shuts down last."""
@@ -36,7 +36,7 @@ class NutServerConfig(StrictModel):
     shutdown_threshold: Duration = DEFAULT_SHUTDOWN_THRESHOLD_S
     """LB is raised on battery when the remaining runtime (reported or forecast) falls under this."""
     users: list[NutUser] = []
-    anonymous_ups: list[Identifier | Literal["*"]] = []
+    anonymous_ups: list[Literal["*"] | Identifier] = []
     """UPS ids that clients may read without USERNAME/PASSWORD (upsc sends none)."""
     max_clients: Annotated[int, Field(ge=1, le=10_000)] = 500
     idle_timeout: Duration = 120.0
@@ -56,7 +56,7 @@ class ShutdownActionConfig(StrictModel):
 
     id: Identifier
     ups: Identifier
-    command: Annotated[list[str], Field(min_length=1)]
+    command: list[str]
     """Program and arguments, run without a shell."""
     trigger: Literal["low_battery", "on_battery"] = "low_battery"
     on_battery_for: Duration | None = None
@@ -67,6 +67,13 @@ class ShutdownActionConfig(StrictModel):
     """The command is killed if it runs longer than this."""
     shutdown_threshold: Duration = DEFAULT_SHUTDOWN_THRESHOLD_S
     """With trigger `low_battery`: the runtime under which the battery counts as low."""
+
+    @field_validator("command")
+    @classmethod
+    def _check_command(cls, command: list[str]) -> list[str]:
+        if not command or not command[0]:
+            raise ValueError("command 不能为空：应为列表，第一项是程序路径，其后是参数（不经过 shell）")
+        return command
 
     @model_validator(mode="after")
     def _check_trigger(self) -> ShutdownActionConfig:
