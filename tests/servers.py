@@ -303,3 +303,57 @@ def mosquitto(extra_config: str = "") -> Iterator[MqttBroker]:
     finally:
         _stop(process)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@dataclass
+class UpsdServer:
+    port: int
+    ups: str
+    upsd_pid: int
+    driver_pid: int
+
+
+@contextlib.contextmanager
+def upsd_dummy(dev_text: str, ups: str = "bench", users: str = "") -> Iterator[UpsdServer]:
+    """Serve a `.dev` file (NUT variables, `name: value` lines) with Debian's upsd and dummy-ups.
+
+    Both run as the `nut` user when started as root, as Debian's units run them.
+    """
+    upsd = require_binary("upsd", "nut-server")
+    if upsd == "/usr/sbin/upsd" and os.access("/lib/nut/upsd", os.X_OK):
+        upsd = "/lib/nut/upsd"  # Debian's /usr/sbin/upsd is a wrapper that reads /etc/nut/nut.conf
+    driver = require_binary("dummy-ups", "nut-server")
+    base = _world_writable_dir("upsd-")
+    port = free_port()
+    (base / f"{ups}.dev").write_text(dev_text)
+    (base / "ups.conf").write_text(f'[{ups}]\n  driver = dummy-ups\n  port = {base / ups}.dev\n  desc = "Bench UPS"\n')
+    (base / "upsd.conf").write_text(f"LISTEN 127.0.0.1 {port}\nMAXAGE 15\n")
+    (base / "upsd.users").write_text(users)
+    for path in base.iterdir():
+        path.chmod(0o644)
+    environment = dict(os.environ, NUT_CONFPATH=str(base), NUT_STATEPATH=str(base),
+                       NUT_ALTPIDPATH=str(base))
+    run_as = ["-u", "nut"] if os.geteuid() == 0 else []
+
+    # -D keeps both in the foreground (and logs at debug level 1).
+    driver_process = subprocess.Popen([driver, "-a", ups, *run_as, "-D"], env=environment,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    upsd_process: subprocess.Popen | None = None
+    try:
+        wait_for(lambda: (base / f"dummy-ups-{ups}").exists(), 15, "dummy-ups socket")
+        upsd_process = subprocess.Popen([upsd, *run_as, "-D"], env=environment,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: _nut_answers(port, ups), 15, "upsd")
+        yield UpsdServer(port, ups, upsd_process.pid, driver_process.pid)
+    finally:
+        if upsd_process is not None:
+            _stop(upsd_process)
+        _stop(driver_process)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _nut_answers(port: int, ups: str) -> bool:
+    """Tell whether a NUT server on the port serves the UPS's status (not stale, not connecting)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+        sock.sendall(f"GET VAR {ups} ups.status\n".encode())
+        return sock.recv(200).startswith(b"VAR ")

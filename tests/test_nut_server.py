@@ -228,7 +228,8 @@ def test_misc_commands_answer_like_upsd():
         "missing": "ERR VAR-NOT-SUPPORTED",
         "type": "TYPE ups-main battery.charge NUMBER",
         "type status": "TYPE ups-main ups.status STRING:64",
-        "desc": 'DESC ups-main battery.charge "Battery charge (percent)"',
+        # As Debian's upsd 2.8.0 answers it from /usr/share/nut/cmdvartab.
+        "desc": 'DESC ups-main battery.charge "Battery charge (percent of full)"',
         "upsdesc": 'UPSDESC ups-main "ups-main UPS"',
         "short": "ERR INVALID-ARGUMENT",
         "numlogins": "NUMLOGINS ups-main 0",

@@ -1,11 +1,11 @@
-"""English descriptions of the served variables, for `GET DESC` (as NUT's cmdvartab has them)."""
+"""English descriptions for `GET DESC`, worded as in NUT 2.8.0's cmdvartab where it has the variable."""
 
 from __future__ import annotations
 
 import re
 
 DESCRIPTIONS = {
-    "battery.charge": "Battery charge (percent)",
+    "battery.charge": "Battery charge (percent of full)",
     "battery.current": "Battery current (A)",
     "battery.runtime": "Battery runtime (seconds)",
     "battery.runtime.low": "Remaining battery runtime when UPS switches to LB (seconds)",
@@ -15,13 +15,13 @@ DESCRIPTIONS = {
     "device.model": "Description unavailable",
     "device.type": "Device type (ups, pdu, scd, psu, ats)",
     "driver.name": "Driver name",
-    "driver.version": "Driver version (NUT release)",
+    "driver.version": "Driver version - NUT release",
     "input.bypass.frequency": "Bypass input frequency (Hz)",
     "input.bypass.voltage": "Bypass input voltage (V)",
     "input.current": "Input current (A)",
     "input.frequency": "Input line frequency (Hz)",
     "input.phases": "Input phases",
-    "input.realpower": "Input real power (W)",
+    "input.realpower": "Current sum value of all (ePDU) phases real power (W)",
     "input.voltage": "Input voltage (V)",
     "output.current": "Output current (A)",
     "output.frequency": "Output frequency (Hz)",
@@ -29,7 +29,7 @@ DESCRIPTIONS = {
     "output.realpower": "Output real power (W)",
     "output.voltage": "Output voltage (V)",
     "ups.firmware": "UPS firmware",
-    "ups.load": "Load on UPS (percent)",
+    "ups.load": "Load on UPS (percent of full)",
     "ups.mfr": "UPS manufacturer",
     "ups.model": "UPS model",
     "ups.status": "UPS status",
