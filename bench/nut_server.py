@@ -5,7 +5,7 @@ second. Waiting out real 5 s rounds would measure mostly idle time, so the
 rounds are compressed: each of 50 connected clients sends `LIST VAR` and
 reads the whole reply, round after round without pause. The figures are
 requests per second and the server's CPU time per request (user + system,
-from /proc); the CPU share at 10 requests/s follows from the latter.
+from /proc). The CPU share at 10 requests/s is computed from the latter.
 
 Ours runs in its own process, fed a reading every 5 s as the agent would feed
 it. upsd serves the same variables from a `.dev` file through its dummy-ups

@@ -39,7 +39,7 @@ class RunningNutServer:
 
 @contextlib.contextmanager
 def nut_server(config: NutServerConfig, ups_ids: list[str]) -> Iterator[RunningNutServer]:
-    """Start a NutServer on a free loopback port in a thread; stop it on exit."""
+    """Start a NutServer on a free loopback port in a thread, and stop it on exit."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
@@ -78,7 +78,7 @@ class NutConnection:
         return self.reader.readline().rstrip("\n")
 
     def request_list(self, line: str) -> list[str]:
-        """Send a LIST request; return every line up to END LIST (or the ERR line)."""
+        """Send a LIST request and return every line up to END LIST (or the ERR line)."""
         first = self.request(line)
         lines = [first]
         if first.startswith("ERR"):

@@ -173,7 +173,7 @@ def test_wrong_password_and_unknown_ups_errors():
         "ERR ACCESS-DENIED",
         "ERR ACCESS-DENIED",
     ]
-    # `other` may see ups-spare only; ups-main is open to everyone here.
+    # `other` may read ups-spare only, and ups-main is open to everyone here.
     assert other == ["OK", "OK", 'VAR ups-main ups.status "OL"', "ERR ACCESS-DENIED", "ERR DATA-STALE"]
 
 
@@ -228,7 +228,7 @@ def test_misc_commands_answer_like_upsd():
         "missing": "ERR VAR-NOT-SUPPORTED",
         "type": "TYPE ups-main battery.charge NUMBER",
         "type status": "TYPE ups-main ups.status STRING:64",
-        # As Debian's upsd 2.8.0 answers it from /usr/share/nut/cmdvartab.
+        # Debian's upsd 2.8.0 returns this text from /usr/share/nut/cmdvartab.
         "desc": 'DESC ups-main battery.charge "Battery charge (percent of full)"',
         "upsdesc": 'UPSDESC ups-main "ups-main UPS"',
         "short": "ERR INVALID-ARGUMENT",

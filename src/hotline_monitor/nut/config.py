@@ -10,7 +10,7 @@ from hotline_monitor.config.types import Duration, Identifier, StrictModel
 
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
 
-# upsd's default MAXAGE (upsd.conf(5) of NUT 2.8.0) is 15 s.
+# upsd's default MAXAGE is 15 s (Debian's /etc/nut/upsd.conf of NUT 2.8.0).
 DEFAULT_MAX_AGE_S = 15.0
 DEFAULT_SHUTDOWN_THRESHOLD_S = 600.0
 
@@ -21,7 +21,7 @@ class NutUser(StrictModel):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")]
     password: Annotated[str, Field(min_length=1)]
     ups: list[Literal["*"] | Identifier]
-    """UPS ids this user may read and log into; `*` means every UPS."""
+    """UPS ids this user may read and log into, or `*` for every UPS."""
     primary: bool = False
     """May send PRIMARY (MASTER) and FSD, as upsmon does on the host that shuts down last."""
 
@@ -62,7 +62,7 @@ class ShutdownActionConfig(StrictModel):
     on_battery_for: Duration | None = None
     """With trigger `on_battery`: how long the UPS must have been on battery."""
     grace: Duration = 60.0
-    """Wait this long after the trigger; mains returning within it cancel the action."""
+    """Delay between the trigger and the command. Mains returning within it cancel the action."""
     timeout: Duration = 300.0
     """The command is killed if it runs longer than this."""
     shutdown_threshold: Duration = DEFAULT_SHUTDOWN_THRESHOLD_S

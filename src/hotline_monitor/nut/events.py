@@ -1,7 +1,7 @@
 """The record of shutdown actions: one row per state change, in SQLite under state_dir.
 
-NOTE: this table stands in for the SLA ledger, which does not exist yet; the
-ledger can import these rows (UTC times, one event word each).
+NOTE: this table replaces the SLA ledger until the ledger exists. The ledger
+can import these rows (UTC times, one event word each).
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 The agent hands every batch of readings to `LatestReadings.observe`. Each field
 keeps its own time, so that a value one source (SNMP or Modbus) stopped
 sending can age out while the other source keeps the UPS current. While a UPS
-is on battery its charge and reported runtime are kept as a history for the
-discharge forecast; the history starts again at each outage.
+is on battery, its charge and reported runtime are kept as a history for the
+discharge forecast. The history starts again at each outage.
 
 Readings made during a drill (`drill=1`) are ignored: a drill must never make
 upsmon shut real servers down.
@@ -31,7 +31,7 @@ TimedValue = tuple[float | str, int]
 
 @dataclass(slots=True)
 class UpsLatest:
-    """What is known of one UPS: each value with the UTC time (ns) it was read."""
+    """Latest values of one UPS, each with the UTC time (ns) it was read."""
 
     fields: dict[str, TimedValue] = field(default_factory=dict)
     lines: dict[tuple[str, int], dict[str, TimedValue]] = field(default_factory=dict)
@@ -40,11 +40,11 @@ class UpsLatest:
     updated_ns: int = 0
     """Time of the newest `ups` reading."""
     history: list[BatterySample] = field(default_factory=list)
-    """Samples of the current on-battery period, oldest first; empty on mains."""
+    """Samples of the current on-battery period, oldest first, and empty on mains."""
 
 
 def on_battery_of(fields: dict[str, float | str]) -> bool | None:
-    """Tell from one set of `ups` fields whether the load runs on battery; None if unknown."""
+    """Tell from one set of `ups` fields whether the load runs on battery (None if unknown)."""
     flag = fields.get("on_battery")
     if isinstance(flag, float):
         return flag == 1.0

@@ -50,7 +50,7 @@ def _linear_fit(points: Sequence[tuple[float, float]]) -> tuple[float, float] | 
 
 
 def forecast_runtime_s(history: Sequence[BatterySample]) -> float | None:
-    """Project the seconds left on battery from the history's trend; None without a trend."""
+    """Project the seconds left on battery from the history's trend, or None without a trend."""
     if not history:
         return None
     latest = max(sample.time_s for sample in history)
@@ -71,7 +71,7 @@ def forecast_runtime_s(history: Sequence[BatterySample]) -> float | None:
 
 
 def remaining_runtime_s(history: Sequence[BatterySample]) -> float | None:
-    """Return the lower of the latest reported runtime and the forecast; None if neither is known."""
+    """Return the lower of the latest reported runtime and the forecast, or None if neither is known."""
     candidates = []
     reported = [sample for sample in history if sample.runtime_s is not None]
     if reported:

@@ -7,7 +7,7 @@ networkupstools/nut), so that clients parse them as they parse upsd's.
 
 Nothing a client sends can change a UPS: SET and INSTCMD are always refused.
 FSD from a user allowed to act as primary marks the UPS "FSD" for every
-client; the mark is held until mains have been back for `FSD_HOLD_S`.
+client. The mark is kept until mains have been back for `FSD_HOLD_S`.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ USER_COMMANDS = frozenset({"ATTACH", "LOGIN", "PRIMARY", "MASTER", "FSD", "SET",
 
 
 class NutError(Exception):
-    """A request answered with `ERR <word>`."""
+    """Error reply `ERR <word>` to one request."""
 
     def __init__(self, word: str) -> None:
         super().__init__(word)
@@ -155,7 +155,7 @@ class NutServer:
     # -- requests ----------------------------------------------------------
 
     def handle_line(self, session: Session, line: str) -> str:
-        """Answer one request line; the reply ends with a newline."""
+        """Handle one request line and return the reply, which ends with a newline."""
         self.requests += 1
         try:
             words = split_request(line)
@@ -221,7 +221,7 @@ class NutServer:
         return user
 
     def view(self, entry: _UpsEntry) -> UpsView:
-        """Return the UPS's current view; raise DATA-STALE when it has no fresh data."""
+        """Return the UPS's current view, or raise DATA-STALE when it has no fresh data."""
         now_ns = self.clock()
         view = build_view(
             self.latest.get(entry.config.id),
@@ -263,8 +263,8 @@ class NutServer:
         return f"{HELP_TEXT}\n"
 
     def _starttls(self, session: Session, args: list[str]) -> str:
-        # What upsd built with TLS support answers when no certificate is configured;
-        # NUT clients then carry on in plain text unless told to require TLS.
+        # upsd built with TLS support replies this when no certificate is configured.
+        # NUT clients then continue in plain text unless configured to require TLS.
         raise NutError("FEATURE-NOT-CONFIGURED")
 
     def _username(self, session: Session, args: list[str]) -> str:

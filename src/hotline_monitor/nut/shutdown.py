@@ -7,8 +7,8 @@ action re-arms only after mains have returned. Every step is logged, recorded
 in the event table and announced in Chinese.
 
 A UPS last seen on battery whose data then goes stale counts as low battery,
-as upsmon counts a UPS on battery that stops answering as critical: the
-monitor cannot tell the battery is fine, and a shutdown beats lost data.
+as upsmon counts a UPS on battery that stops responding as critical. The
+monitor cannot tell whether the battery is fine, and a shutdown beats lost data.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ OUTPUT_TAIL_CHARS = 500
 class _ActionState:
     config: ShutdownActionConfig
     state: str = "armed"
-    """armed, pending (grace running) or done (ran; waits for mains)."""
+    """armed, pending (grace running) or done (ran, and waits for mains)."""
     deadline_ns: int = 0
     on_battery: bool = False
     """Last known: stays True while the data is stale."""
@@ -133,7 +133,7 @@ class ShutdownActions:
             action.state = "pending"
             action.deadline_ns = now_ns + int(config.grace * 1e9)
             self._record(action, now_ns, "pending", reason)
-            log.warning("shutdown action %s pending: UPS %s %s; command runs in %g s unless mains return",
+            log.warning("shutdown action %s pending: UPS %s %s, command runs in %g s unless mains return",
                         config.id, config.ups, reason, config.grace)
             self._announce(
                 action, now_ns, "pending",
@@ -142,7 +142,7 @@ class ShutdownActions:
             )
 
     def _trigger_reason(self, action: _ActionState, view, latest, now_ns: int) -> str | None:
-        """Return the Chinese reason the trigger holds now, or None."""
+        """Return the Chinese reason why the trigger is met now, or None."""
         config = action.config
         if view is None:
             if action.on_battery:

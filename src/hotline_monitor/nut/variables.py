@@ -94,7 +94,7 @@ def build_view(
     shutdown_threshold_s: float,
     battery_replace_due: date | None = None,
 ) -> UpsView | None:
-    """Build the UPS's current NUT view; None when its data is stale or its status unknown."""
+    """Build the UPS's current NUT view, or None when its data is stale or its status unknown."""
     if latest is None or now_ns - latest.updated_ns > max_age_s * 1e9:
         return None
     oldest_ns = now_ns - int(max_age_s * 1e9)
