@@ -341,9 +341,14 @@ def upsd_dummy(dev_text: str, ups: str = "bench", users: str = "") -> Iterator[U
     upsd_process: subprocess.Popen | None = None
     try:
         wait_for(lambda: (base / f"dummy-ups-{ups}").exists(), 15, "dummy-ups socket")
-        upsd_process = subprocess.Popen([upsd, *run_as, "-D"], env=environment,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(lambda: _nut_answers(port, ups), 15, "upsd")
+        with (base / "upsd.log").open("w") as upsd_log:
+            upsd_process = subprocess.Popen([upsd, *run_as, "-D"], env=environment,
+                                            stdout=upsd_log, stderr=subprocess.STDOUT)
+        names = {line.split(":", 1)[0].strip() for line in dev_text.splitlines() if ":" in line}
+        try:
+            wait_for(lambda: names <= _nut_variables(port, ups), 15, "upsd serving every variable")
+        except TimeoutError as err:
+            raise RuntimeError(f"{err}; upsd log: {(base / 'upsd.log').read_text()[-1500:]}") from err
         yield UpsdServer(port, ups, upsd_process.pid, driver_process.pid)
     finally:
         if upsd_process is not None:
@@ -352,8 +357,15 @@ def upsd_dummy(dev_text: str, ups: str = "bench", users: str = "") -> Iterator[U
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _nut_answers(port: int, ups: str) -> bool:
-    """Tell whether a NUT server on the port serves the UPS's status (not stale, not connecting)."""
+def _nut_variables(port: int, ups: str) -> set[str]:
+    """Return the names of the variables a NUT server lists for the UPS (none while it starts)."""
     with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-        sock.sendall(f"GET VAR {ups} ups.status\n".encode())
-        return sock.recv(200).startswith(b"VAR ")
+        reader = sock.makefile("r", encoding="ascii", errors="replace")
+        sock.sendall(f"LIST VAR {ups}\n".encode())
+        names = set()
+        for line in reader:
+            if line.startswith("VAR "):
+                names.add(line.split(" ", 3)[2])
+            elif not line.startswith("BEGIN LIST"):
+                break
+        return names
