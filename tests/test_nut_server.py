@@ -326,3 +326,18 @@ def test_drill_readings_are_ignored():
         running.feed([drill])
         status = nut.request("GET VAR ups-main ups.status")
     assert status == 'VAR ups-main ups.status "OL"'
+
+
+def test_connection_limits():
+    limited = config(max_clients=1, idle_timeout=1)
+    with nut_server(limited, ["ups-main"]) as running, NutConnection(running.port) as first:
+        assert first.request("NETVER") == "1.3"
+        with NutConnection(running.port) as second:
+            # Over max_clients: closed without a reply.
+            assert second.reader.readline() == ""
+        # Silent for longer than idle_timeout: closed.
+        assert first.reader.readline() == ""
+
+    with nut_server(config(), ["ups-main"]) as running, NutConnection(running.port) as nut:
+        nut.sock.sendall(b"GET VAR " + b"x" * 2000 + b"\n")
+        assert nut.reader.readline() == ""
