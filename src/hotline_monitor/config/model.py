@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from hotline_monitor.collectors.snmp_traps.config import TrapsConfig
+from hotline_monitor.collectors.ups_modbus.config import ModbusTarget
 from hotline_monitor.config.types import Duration, Identifier, Interval, StrictModel
 from hotline_monitor.nut.config import (
     NutServerConfig,
@@ -68,7 +70,7 @@ class UpsConfig(StrictModel):
     id: Identifier
     name: str = ""
     snmp: SnmpTarget | None = None
-    modbus: dict[str, Any] | None = None
+    modbus: ModbusTarget | None = None
     interval: Interval = 5.0
     battery_replace_due: str | None = None
     """Date (YYYY-MM-DD) the battery is due for replacement."""
@@ -147,6 +149,7 @@ class Config(StrictModel):
     local_store: LocalStoreConfig = LocalStoreConfig()
     ups: list[UpsConfig] = []
     alerting: AlertingConfig = AlertingConfig()
+    traps: TrapsConfig | None = None
     nut_server: NutServerConfig | None = None
     shutdown_actions: list[ShutdownActionConfig] = []
 
