@@ -94,13 +94,14 @@ def test_bad_values_exit_2_with_chinese_messages(tmp_path, capsys, section, mess
 def test_run_serves_nut_when_configured(tmp_path):
     """`hotline-monitor run` starts the NUT server beside the agent and stops it on SIGTERM."""
     port = free_port()
+    closed_port = free_port()  # nothing listens there: every Modbus poll fails
     path = tmp_path / "site.yaml"
     path.write_text(f"""\
 site: test-site
 ups:
   - id: ups-main
     name: Main UPS
-    modbus: {{}}
+    modbus: {{host: 127.0.0.1, port: {closed_port}, map: generic, timeout: 1s}}
 nut_server:
   port: {port}
   anonymous_ups: [ups-main]
@@ -108,8 +109,10 @@ nut_server:
     agent = subprocess.Popen([sys.executable, "-m", "hotline_monitor", "run", "-c", str(path)],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None,
+        wait_for(lambda: agent.poll() is not None
+                 or socket.create_connection(("127.0.0.1", port), timeout=1).close() is None,
                  15, "the NUT server of hotline-monitor run")
+        assert agent.poll() is None, agent.communicate()[0]
         upsc = require_binary("upsc", "nut-client")
         listed = subprocess.run([upsc, "-L", f"127.0.0.1:{port}"], capture_output=True, text=True,
                                 timeout=10)
@@ -120,6 +123,6 @@ nut_server:
         output, _ = agent.communicate(timeout=15)
 
     assert listed.stdout.strip() == "ups-main: Main UPS"
-    # Nothing has been read from the UPS yet: stale, never a guessed status.
+    # The UPS cannot be read: stale, never a guessed status.
     assert "Data stale" in status.stderr
     assert agent.returncode == 0, output
