@@ -25,8 +25,8 @@ from hotline_monitor.config.model import UpsConfig
 from hotline_monitor.notify.message import MessageSink, OutgoingMessage, Recipient
 from hotline_monitor.nut.config import ShutdownActionConfig
 from hotline_monitor.nut.events import ShutdownEventLog
-from hotline_monitor.nut.latest import LatestReadings
-from hotline_monitor.nut.variables import build_view
+from hotline_monitor.nut.latest import LatestReadings, UpsLatest
+from hotline_monitor.nut.variables import UpsView, build_view
 from hotline_monitor.timeutil import format_duration
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,8 @@ class ShutdownActions:
                 f"{config.id}（{shlex.join(config.command)}）；在此之前市电恢复则自动取消。",
             )
 
-    def _trigger_reason(self, action: _ActionState, view, latest, now_ns: int) -> str | None:
+    def _trigger_reason(self, action: _ActionState, view: UpsView | None, latest: UpsLatest | None,
+                        now_ns: int) -> str | None:
         """Return the Chinese reason why the trigger is met now, or None."""
         config = action.config
         if view is None:
@@ -230,7 +231,7 @@ class ShutdownActions:
         ))
 
 
-def _seconds_on_battery(latest, now_ns: int) -> float:
+def _seconds_on_battery(latest: UpsLatest | None, now_ns: int) -> float:
     """Seconds on battery: as the UPS counts them, or since the first on-battery reading seen."""
     counted = latest.fields.get("seconds_on_battery") if latest else None
     seen = now_ns / 1e9 - latest.history[0].time_s if latest and latest.history else 0.0
