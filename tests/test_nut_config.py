@@ -81,6 +81,8 @@ shutdown_actions:
         ("shutdown_actions:\n  - {id: a, ups: ups-main, command: [/bin/true], trigger: on_battery}",
          "trigger 为 on_battery 时必须填写 on_battery_for"),
         ("nut_server: {max_age: soon}", "nut_server.max_age: 时长格式无效"),
+        # ups-main polls every 5 s (the default): 8 s is under two intervals.
+        ("nut_server: {max_age: 8s}", "nut_server.max_age（8 秒）应不小于 UPS ups-main 轮询间隔（5 秒）的 2 倍"),
     ],
 )
 def test_bad_values_exit_2_with_chinese_messages(tmp_path, capsys, section, message):

@@ -19,7 +19,7 @@ from hotline_monitor.config.types import Duration, Identifier, Interval, StrictM
 from hotline_monitor.nut.config import (
     NutServerConfig,
     ShutdownActionConfig,
-    unknown_ups_references,
+    power_config_problems,
 )
 
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
@@ -155,8 +155,10 @@ class Config(StrictModel):
 
     @model_validator(mode="after")
     def _check_power_references(self) -> Config:
-        problems = unknown_ups_references({ups.id for ups in self.ups}, self.nut_server,
-                                          self.shutdown_actions)
+        # A Modbus path may poll at its own, slower interval.
+        intervals = {ups.id: max(ups.interval, getattr(ups.modbus, "interval", None) or 0.0)
+                     for ups in self.ups}
+        problems = power_config_problems(intervals, self.nut_server, self.shutdown_actions)
         if problems:
             raise ValueError("；".join(problems))
         return self

@@ -84,22 +84,32 @@ class ShutdownActionConfig(StrictModel):
         return self
 
 
-def unknown_ups_references(
-    ups_ids: set[str],
+def power_config_problems(
+    ups_intervals: dict[str, float],
     nut_server: NutServerConfig | None,
     shutdown_actions: list[ShutdownActionConfig],
 ) -> list[str]:
-    """List every UPS id named by the NUT users and shutdown actions that is not configured."""
+    """List UPS ids that are named but not configured, and a max_age too short for a poll interval.
+
+    `ups_intervals` maps each configured UPS id to its poll interval in seconds.
+    """
     problems = []
     if nut_server is not None:
         for index, user in enumerate(nut_server.users):
             for ups_id in user.ups:
-                if ups_id != "*" and ups_id not in ups_ids:
+                if ups_id != "*" and ups_id not in ups_intervals:
                     problems.append(f"nut_server.users[{index}].ups 中的 UPS {ups_id!r} 未在 ups 中配置")
         for ups_id in nut_server.anonymous_ups:
-            if ups_id != "*" and ups_id not in ups_ids:
+            if ups_id != "*" and ups_id not in ups_intervals:
                 problems.append(f"nut_server.anonymous_ups 中的 UPS {ups_id!r} 未在 ups 中配置")
+        for ups_id, interval in ups_intervals.items():
+            # Under two intervals, one slow or lost poll would already report the UPS stale.
+            if nut_server.max_age < 2 * interval:
+                problems.append(
+                    f"nut_server.max_age（{nut_server.max_age:g} 秒）应不小于 UPS {ups_id} "
+                    f"轮询间隔（{interval:g} 秒）的 2 倍，否则一次轮询稍慢就会被报告为数据过期"
+                )
     for index, action in enumerate(shutdown_actions):
-        if action.ups not in ups_ids:
+        if action.ups not in ups_intervals:
             problems.append(f"shutdown_actions[{index}].ups 的 UPS {action.ups!r} 未在 ups 中配置")
     return problems
