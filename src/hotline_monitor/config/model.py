@@ -50,6 +50,14 @@ class SnmpTarget(StrictModel):
     """Vendor profile name; matched from sysObjectID and identity when not set."""
 
     @model_validator(mode="after")
+    def _check_profile(self) -> SnmpTarget:
+        from hotline_monitor.collectors.ups_snmp.profiles import PROFILES
+
+        if self.profile is not None and self.profile not in PROFILES:
+            raise ValueError(f"未知的厂商配置 profile {self.profile!r}，可选：{', '.join(PROFILES)}")
+        return self
+
+    @model_validator(mode="after")
     def _check_v3(self) -> SnmpTarget:
         if self.version != "3":
             return self
