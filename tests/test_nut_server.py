@@ -341,3 +341,16 @@ def test_connection_limits():
     with nut_server(config(), ["ups-main"]) as running, NutConnection(running.port) as nut:
         nut.sock.sendall(b"GET VAR " + b"x" * 2000 + b"\n")
         assert nut.reader.readline() == ""
+
+
+def test_failed_logins_logged_once_a_minute(caplog):
+    with nut_server(config(), ["ups-main"]) as running:
+        for _ in range(3):
+            with NutConnection(running.port) as nut:
+                nut.request("USERNAME monprimary")
+                nut.request("PASSWORD wrong")
+                assert nut.request("LOGIN ups-main") == "ERR ACCESS-DENIED"
+
+    warnings = [record for record in caplog.records if record.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "wrong password or unknown user 'monprimary'" in warnings[0].getMessage()

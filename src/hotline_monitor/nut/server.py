@@ -34,6 +34,8 @@ NETWORK_PROTOCOL_VERSION = "1.3"
 """NUT_NETVERSION of NUT 2.8.0."""
 MAX_LINE_BYTES = 1024
 FSD_HOLD_S = 300.0
+DENIED_LOG_INTERVAL_S = 60.0
+MAX_DENIED_KEYS = 1000
 STRING_LENGTH = 64
 HELP_TEXT = "Commands: HELP VER GET LIST SET INSTCMD LOGIN LOGOUT USERNAME PASSWORD STARTTLS"
 
@@ -86,6 +88,7 @@ class NutServer:
         self.users = {user.name: user for user in config.users}
         self.sessions: set[Session] = set()
         self.requests = 0
+        self._denied: dict[tuple[str, str], tuple[float, int]] = {}
         self._server: asyncio.Server | None = None
 
     # -- lifecycle ---------------------------------------------------------
@@ -211,14 +214,28 @@ class NutServer:
     def _user_for(self, session: Session, entry: _UpsEntry, primary: bool = False) -> NutUser:
         user = self._user(session)
         if user is None:
-            log.warning("NUT client %s: wrong password or unknown user %r", session.address,
-                        session.username)
+            self._log_denied(session)
             raise NutError("ACCESS-DENIED")
         if not ("*" in user.ups or entry.config.id in user.ups) or (primary and not user.primary):
             log.warning("NUT user %s@%s may not %s UPS %s", user.name, session.address,
                         "act as primary for" if primary else "log into", entry.config.id)
             raise NutError("ACCESS-DENIED")
         return user
+
+    def _log_denied(self, session: Session) -> None:
+        """Log a failed login at WARNING once a minute per address and user, repeats at DEBUG."""
+        key = (session.address, session.username or "")
+        now_s = time.monotonic()
+        last_s, repeats = self._denied.get(key, (float("-inf"), 0))
+        if now_s - last_s < DENIED_LOG_INTERVAL_S:
+            self._denied[key] = (last_s, repeats + 1)
+            log.debug("NUT client %s: wrong password or unknown user %r again", *key)
+            return
+        if len(self._denied) >= MAX_DENIED_KEYS:
+            self._denied.clear()  # bounds memory when a client tries many user names
+        self._denied[key] = (now_s, 0)
+        log.warning("NUT client %s: wrong password or unknown user %r (%d more attempts in the last "
+                    "%g s)", session.address, session.username, repeats, DENIED_LOG_INTERVAL_S)
 
     def view(self, entry: _UpsEntry) -> UpsView:
         """Return the UPS's current view, or raise DATA-STALE when it has no fresh data."""
