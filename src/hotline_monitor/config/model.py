@@ -11,11 +11,14 @@ import socket
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
+from hotline_monitor.agent.mqtt.config import MqttConfig
+from hotline_monitor.agent.spool_config import SpoolConfig
 from hotline_monitor.collectors.snmp_traps.config import TrapsConfig
 from hotline_monitor.collectors.ups_modbus.config import ModbusTarget
 from hotline_monitor.config.types import Duration, Identifier, Interval, StrictModel
+from hotline_monitor.notify.config import ChannelConfig, NotifyConfig, channel_reference_problems
 from hotline_monitor.nut.config import (
     NutServerConfig,
     ShutdownActionConfig,
@@ -158,6 +161,30 @@ class Config(StrictModel):
     ups: list[UpsConfig] = []
     alerting: AlertingConfig = AlertingConfig()
     traps: TrapsConfig | None = None
+    notify: NotifyConfig = NotifyConfig()
+    channels: dict[Identifier, ChannelConfig] = {}
+    spool: SpoolConfig = SpoolConfig()
+    mqtt: MqttConfig | None = None
+
+    @field_validator("channels")
+    @classmethod
+    def _check_channel_references(cls, channels: dict, info: ValidationInfo) -> dict:
+        # `notify` is declared first, so it is validated and available here.
+        problems = channel_reference_problems(channels, info.data.get("notify", NotifyConfig()))
+        if problems:
+            raise ValueError("；".join(problems))
+        return channels
+
+    @model_validator(mode="after")
+    def _check_role_needs_mqtt(self) -> Config:
+        if self.role in ("agent", "hub") and self.mqtt is None:
+            raise ValueError(f"role 为 {self.role} 时必须配置 mqtt（代理地址等）")
+        return self
+
+    @property
+    def spool_path(self) -> Path:
+        # A relative path is taken inside state_dir; an absolute one replaces it.
+        return self.state_dir / (self.spool.path or "spool.sqlite")
     nut_server: NutServerConfig | None = None
     shutdown_actions: list[ShutdownActionConfig] = []
 

@@ -9,6 +9,7 @@ import signal
 from hotline_monitor.agent.cli_support import setup_logging_for
 from hotline_monitor.agent.runner import Agent
 from hotline_monitor.config import load_config
+from hotline_monitor.errors import ConfigError
 from hotline_monitor.nut.service import power_services
 
 
@@ -22,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    if config.role == "hub":
+        raise ConfigError([f"{args.config}: role: 监控中心（role: hub）请用 hotline-monitor hub -c FILE 运行"])
     setup_logging_for(config, args)
     agent = Agent(config)
     if args.once:
@@ -34,5 +37,5 @@ async def _run_until_signal(agent: Agent) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with power_services(agent.config, agent.latest, agent.alert_log):
+    async with power_services(agent.config, agent.latest, agent.alert_log, agent.message_sink):
         return await agent.run_forever(stop)
