@@ -354,3 +354,30 @@ def test_failed_logins_logged_once_a_minute(caplog):
     warnings = [record for record in caplog.records if record.levelname == "WARNING"]
     assert len(warnings) == 1
     assert "wrong password or unknown user 'monprimary'" in warnings[0].getMessage()
+
+
+def test_fsd_held_until_mains_back_five_minutes():
+    from hotline_monitor.config.model import UpsConfig
+    from hotline_monitor.nut.latest import LatestReadings
+    from hotline_monitor.nut.server import NutServer, Session
+
+    now = {"ns": 1_800_000_000 * 10**9}
+    latest = LatestReadings()
+    server = NutServer(config(), [UpsConfig(id="ups-main", snmp={"host": "127.0.0.1"})], latest,
+                       clock=lambda: now["ns"])
+    primary = Session("127.0.0.1")
+
+    def at(seconds: float, on_battery: int) -> str:
+        now["ns"] += int(seconds * 10**9)
+        latest.observe([Reading("ups", {"ups": "ups-main"}, {"on_battery": on_battery}, now["ns"])])
+        return server.handle_line(Session("127.0.0.1"), "GET VAR ups-main ups.status")
+
+    at(0, 1)
+    for line in ("USERNAME monprimary", "PASSWORD s3cret-A"):
+        server.handle_line(primary, line)
+    assert server.handle_line(primary, "FSD ups-main") == "OK FSD-SET\n"
+
+    assert at(10, 1) == 'VAR ups-main ups.status "FSD OB"\n'
+    assert at(10, 0) == 'VAR ups-main ups.status "FSD OL"\n'  # mains back: held 300 s from here
+    assert at(299, 0) == 'VAR ups-main ups.status "FSD OL"\n'
+    assert at(1, 0) == 'VAR ups-main ups.status "OL"\n'
