@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from hotline_monitor.alerting.notify import AlertLog
+from hotline_monitor.alerting.notify import ConsoleSink
 from hotline_monitor.config.model import UpsConfig
 from hotline_monitor.notify.message import OutgoingMessage
 from hotline_monitor.nut.config import ShutdownActionConfig
@@ -53,9 +53,9 @@ class Harness:
         self.actions = self._build(sink)
 
     def _build(self, sink: ListSink | None) -> ShutdownActions:
+        sink = sink or ConsoleSink(self.state_dir / "alerts.jsonl", console=False)
         return ShutdownActions([self.config], UPS, self.latest, ShutdownEventLog(self.state_dir),
-                               AlertLog(self.state_dir / "alerts.jsonl", console=False), 15.0,
-                               sink=sink, clock=self.clock)
+                               sink, 15.0, clock=self.clock)
 
     def step(self, seconds: float, **fields: float) -> None:
         """Advance the clock, feed one `ups` reading (none if no fields) and evaluate."""
@@ -84,7 +84,8 @@ def test_short_outage_cancels_within_grace(tmp_path):
     assert not harness.marker.exists()
     assert harness.events() == ["pending", "cancelled"]
     alerts = harness.alerts()
-    assert [alert["state"] for alert in alerts] == ["firing", "resolved"]
+    assert [alert["kind"] for alert in alerts] == ["alert", "recovery"]
+    assert [alert["severity"] for alert in alerts] == ["critical", "info"]
     assert "30秒后将执行关机动作 db-host" in alerts[0]["text"]
     assert "市电已恢复" in alerts[1]["text"]
 

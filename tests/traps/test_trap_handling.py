@@ -15,7 +15,8 @@ from pyasn1.codec.ber import encoder
 from pysnmp.proto import api, rfc1902
 
 from hotline_monitor.agent.runner import Agent
-from hotline_monitor.alerting.trap_gate import TrapGate
+from hotline_monitor.agent.traps import _withdrawal_text
+from hotline_monitor.alerting.trap_gate import TrapGate, Withdrawal
 from hotline_monitor.collectors.base import PollResult
 from hotline_monitor.collectors.snmp_traps.catalogue import TrapEvent, lookup
 from hotline_monitor.collectors.snmp_traps.config import TrapsConfig
@@ -190,7 +191,9 @@ def alert_states(state_dir: Path) -> list[tuple[str, str]]:
     if not path.exists():
         return []
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    return [(record["rule"], record["state"]) for record in records]
+    # Each message lists the alerts whose state it announces.
+    return [(change["rule"], change["state"])
+            for record in records for change in record["context"]["alerts"]]
 
 
 def run_agent_with_trap(tmp_path: Path, answers: list[float], seconds: float) -> tuple[list[tuple[str, str]], float, int]:
@@ -235,3 +238,15 @@ def test_trap_confirmed_then_mains_return_resolves_once(tmp_path):
 
     assert 0 <= latency < 1.0
     assert states == [("ups_on_battery", "firing"), ("ups_on_battery", "resolved")]
+
+
+def test_withdrawal_text_reads_chinese():
+    withdrawal = Withdrawal("ups-main", "UPS-MIB::upsTrapOnBattery",
+                            {"on_battery": 1.0, "output_source": 5.0},
+                            {"on_battery": 0.0, "output_source": 3.0})
+
+    text = _withdrawal_text(withdrawal)
+
+    assert "电池供电为否，输出来源为市电（逆变）（3）" in text
+    assert "on_battery" not in text
+    assert "output_source" not in text

@@ -5,9 +5,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from hotline_monitor.alerting.notify import AlertLog
 from hotline_monitor.config.model import Config
-from hotline_monitor.notify.message import MessageSink
+from hotline_monitor.notify.message import MessageSink, Recipient
 from hotline_monitor.nut.config import DEFAULT_MAX_AGE_S
 from hotline_monitor.nut.events import ShutdownEventLog
 from hotline_monitor.nut.latest import LatestReadings
@@ -19,8 +18,8 @@ from hotline_monitor.nut.shutdown import ShutdownActions
 async def power_services(
     config: Config,
     latest: LatestReadings,
-    alert_log: AlertLog,
-    sink: MessageSink | None = None,
+    sink: MessageSink,
+    recipients: list[Recipient] | None = None,
 ) -> AsyncIterator[tuple[NutServer | None, ShutdownActions | None]]:
     """Run what `nut_server` and `shutdown_actions` configure while the block runs."""
     server = None
@@ -32,7 +31,7 @@ async def power_services(
     if config.shutdown_actions:
         max_age = config.nut_server.max_age if config.nut_server else DEFAULT_MAX_AGE_S
         actions = ShutdownActions(config.shutdown_actions, config.ups, latest,
-                                  ShutdownEventLog(config.state_dir), alert_log, max_age, sink)
+                                  ShutdownEventLog(config.state_dir), sink, max_age, recipients)
         await actions.start()
 
     try:

@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hotline_monitor.alerting.notify import AlertLog, AlertMessage
 from hotline_monitor.config.model import UpsConfig
 from hotline_monitor.notify.message import MessageSink, OutgoingMessage, Recipient
 from hotline_monitor.nut.config import ShutdownActionConfig
@@ -54,15 +53,17 @@ class ShutdownActions:
         ups: list[UpsConfig],
         latest: LatestReadings,
         events: ShutdownEventLog,
-        alert_log: AlertLog,
+        sink: MessageSink,
         max_age_s: float,
-        sink: MessageSink | None = None,
+        recipients: list[Recipient] | None = None,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
         self.latest = latest
         self.events = events
-        self.alert_log = alert_log
         self.sink = sink
+        # TODO: address the on-call person of the rota once shutdown events go through the
+        # alerting engine; until then the message goes to these channels (default: console).
+        self.recipients = recipients or [Recipient("console")]
         self.max_age_s = max_age_s
         self.clock = clock
         self.names = {entry.id: entry.display_name for entry in ups}
@@ -209,25 +210,15 @@ class ShutdownActions:
 
     def _announce(self, action: _ActionState, now_ns: int, event: str, text: str) -> None:
         severity = {"pending": "critical", "executed": "critical", "failed": "emergency"}.get(event, "info")
-        if self.sink is not None:
-            # TODO: address the on-call person once the on-call rota is configurable.
-            self.sink.enqueue(OutgoingMessage(
-                key=f"shutdown:{action.config.id}:{event}:{now_ns}",
-                kind="recovery" if event == "cancelled" else "alert",
-                severity=severity,
-                title=f"关机动作 {action.config.id}",
-                text=text,
-                recipients=[Recipient("console")],
-                context={"action": action.config.id, "ups": action.config.ups, "event": event},
-            ))
-            return
-        self.alert_log.send(AlertMessage(
-            rule=f"shutdown_action_{event}",
-            target=action.config.id,
+        self.sink.enqueue(OutgoingMessage(
+            key=f"shutdown:{action.config.id}:{event}:{now_ns}",
+            kind="recovery" if event == "cancelled" else "alert",
             severity=severity,
-            state="resolved" if event == "cancelled" else "firing",
+            title=f"关机动作 {action.config.id}",
             text=text,
-            time_ns=now_ns,
+            recipients=list(self.recipients),
+            context={"action": action.config.id, "ups": action.config.ups, "event": event},
+            created_ns=now_ns,
         ))
 
 

@@ -35,5 +35,5 @@ async def _run_until_signal(hub) -> int:  # noqa: ANN001 - Hub, imported lazily
     from hotline_monitor.nut.service import power_services
 
     agent = hub.agent
-    async with power_services(agent.config, agent.latest, agent.alert_log, agent.message_sink):
+    async with power_services(agent.config, agent.latest, agent.message_sink):
         return await hub.run_forever(stop)

@@ -37,5 +37,5 @@ async def _run_until_signal(agent: Agent) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with power_services(agent.config, agent.latest, agent.alert_log, agent.message_sink):
+    async with power_services(agent.config, agent.latest, agent.message_sink):
         return await agent.run_forever(stop)
