@@ -74,6 +74,18 @@ def test_gate_releases_claim_on_confirmation():
     assert later[0].fields["on_battery"] == 0.0
 
 
+def test_gate_counts_only_snmp_polls():
+    gate = TrapGate(confirm_polls=1)
+    gate.claim("ups-main", "trap", {"on_battery": 1.0}, 100)
+    modbus = Reading("ups", {"ups": "ups-main", "source": "modbus"}, {"on_battery": 0.0}, 200)
+
+    passed, withdrawals = gate.filter([modbus])
+
+    assert withdrawals == []
+    assert "ups-main" in gate.claims
+    assert passed[0].fields["on_battery"] == 0.0
+
+
 def test_gate_ignores_readings_without_the_claimed_field():
     gate = TrapGate(confirm_polls=1)
     gate.claim("ups-main", "trap", {"on_battery": 1.0}, 100)
