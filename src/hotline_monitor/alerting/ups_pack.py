@@ -20,8 +20,9 @@ UPS_PACK: tuple[RuleConfig, ...] = (
                equals=[5.0], summary="市电中断，UPS 转电池供电", resolved="市电恢复"),
     RuleConfig(name="ups_on_bypass", kind="state", severity="warning", field="output_source",
                equals=[4.0], summary="UPS 转旁路供电，负载失去电池保护", resolved="退出旁路"),
+    # A depleted battery (4) is still low: clearing on 3 -> 4 would be a false all-clear.
     RuleConfig(name="ups_battery_low", kind="state", severity="critical", field="battery_status",
-               equals=[3.0], summary="UPS 电池电量低", resolved="电池电量恢复"),
+               equals=[3.0, 4.0], summary="UPS 电池电量低", resolved="电池电量恢复"),
     RuleConfig(name="ups_battery_depleted", kind="state", severity="emergency",
                field="battery_status", equals=[4.0], summary="UPS 电池耗尽，即将断电",
                resolved="电池不再耗尽"),
