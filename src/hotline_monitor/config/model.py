@@ -11,8 +11,11 @@ import socket
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
+from hotline_monitor.collectors.checks.config import CheckConfig
+from hotline_monitor.collectors.host.config import HostConfig
+from hotline_monitor.collectors.sip_trunk.config import SipTrunkConfig
 from hotline_monitor.config.types import Duration, Identifier, Interval, StrictModel
 
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
@@ -130,6 +133,16 @@ class AlertingConfig(StrictModel):
     console: bool = True
 
 
+def _one_local_host(hosts: list[HostConfig]) -> list[HostConfig]:
+    # The host collector reads the machine the agent runs on; two entries
+    # would read the same machine twice under different ids.
+    if len(hosts) > 1:
+        raise ValueError(
+            f"hosts 只能有一项（本机），当前有 {len(hosts)} 项；其他服务器请在各自的 agent 上配置"
+        )
+    return hosts
+
+
 class Config(StrictModel):
     """The whole configuration file."""
 
@@ -142,6 +155,9 @@ class Config(StrictModel):
     local_store: LocalStoreConfig = LocalStoreConfig()
     ups: list[UpsConfig] = []
     alerting: AlertingConfig = AlertingConfig()
+    hosts: Annotated[list[HostConfig], AfterValidator(_one_local_host)] = []
+    checks: list[CheckConfig] = []
+    sip_trunks: list[SipTrunkConfig] = []
 
     def ups_by_id(self, ups_id: str) -> UpsConfig | None:
         return next((ups for ups in self.ups if ups.id == ups_id), None)
