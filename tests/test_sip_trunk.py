@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import re
 import socket
 import time
 
 import pytest
+from certificates import self_signed, server_context
 from servers import kamailio
 
 from hotline_monitor.collectors.sip_trunk.collector import SipTrunkCollector
@@ -437,3 +439,47 @@ def test_parse_compact_and_folded_headers():
     assert response.first("call-id") == "x@y"
     assert response.cseq == (7, "OPTIONS")
     assert parse_response(b"OPTIONS sip:a SIP/2.0\r\n\r\n") is None
+
+
+def test_tls_trunk_against_tls_peer(tmp_path):
+    """Over TLS: the request says SIP/2.0/TLS, a trusted peer answers 200, an untrusted one fails."""
+    now = datetime.datetime.now(datetime.UTC)
+    cert_path, key_path = self_signed(tmp_path, now - datetime.timedelta(days=1),
+                                      now + datetime.timedelta(days=10))
+    received: list[bytes] = []
+
+    async def serve(reader, writer):
+        try:
+            request = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+            return
+        received.append(request)
+        writer.write(response_to(request, 100, "Trying") + response_to(request, 200, "OK"))
+        await writer.drain()
+        writer.close()
+
+    async def scenario():
+        server = await asyncio.start_server(serve, "127.0.0.1", 0,
+                                            ssl=server_context(cert_path, key_path))
+        port = server.sockets[0].getsockname()[1]
+        trusted = SipTrunkCollector(trunk(port, id="tls-ok", transport="tls", ca_path=cert_path,
+                                          timeout=2.0, failures_before_down=1), "test-site")
+        untrusted = SipTrunkCollector(trunk(port, id="tls-bad", transport="tls", timeout=2.0,
+                                            failures_before_down=1), "test-site")
+        try:
+            return await poll_fields(trusted), await poll_fields(untrusted)
+        finally:
+            await trusted.close()
+            await untrusted.close()
+            server.close()
+            await server.wait_closed()
+
+    ok, refused = asyncio.run(scenario())
+    assert ok["up"] == 1.0
+    assert ok["status_code"] == 200.0
+    assert refused["up"] == 0.0
+    assert refused["reachable"] == 0.0
+    assert len(received) == 1, "the untrusted handshake never reached the request"
+    assert re.match(rb"OPTIONS sips:127\.0\.0\.1:\d+ SIP/2\.0\r\n", received[0])
+    assert re.search(rb"\r\nVia: SIP/2\.0/TLS 127\.0\.0\.1:\d+;branch=z9hG4bK", received[0])

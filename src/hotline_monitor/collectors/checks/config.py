@@ -30,7 +30,7 @@ class CheckConfig(StrictModel):
     """HTTP status codes that count as up; empty means any 2xx or 3xx."""
     method: Literal["GET", "HEAD"] = "GET"
     verify_tls: bool = True
-    ca_file: Path | None = None
+    ca_path: Path | None = None
     """CA bundle for a server whose certificate a private CA signed."""
 
     @model_validator(mode="after")
@@ -43,8 +43,8 @@ class CheckConfig(StrictModel):
             parts = urlsplit(self.target)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError(f"http 检查的 target 必须是 http:// 或 https:// 开头的 URL，当前为 {self.target!r}")
-        if self.kind != "http" and (self.expected_status or self.ca_file):
-            raise ValueError("expected_status 和 ca_file 只适用于 kind: http")
+        if self.kind != "http" and (self.expected_status or self.ca_path):
+            raise ValueError("expected_status 和 ca_path 只适用于 kind: http")
         if self.kind == "icmp" and (":" in self.target and not self.target.count(":") > 1):
             raise ValueError(f"icmp 检查的 target 只写主机名或地址，不带端口，当前为 {self.target!r}")
         return self

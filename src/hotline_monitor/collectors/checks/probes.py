@@ -40,7 +40,7 @@ async def tcp_check(check: CheckConfig) -> Fields:
 
 
 def tls_context(check: CheckConfig) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=str(check.ca_file) if check.ca_file else None)
+    context = ssl.create_default_context(cafile=str(check.ca_path) if check.ca_path else None)
     if not check.verify_tls:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE

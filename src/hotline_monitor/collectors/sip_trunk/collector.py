@@ -126,7 +126,7 @@ def _describe_failure(outcome: ProbeOutcome) -> str:
 
 
 def _tls_context(trunk: SipTrunkConfig) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=str(trunk.ca_file) if trunk.ca_file else None)
+    context = ssl.create_default_context(cafile=str(trunk.ca_path) if trunk.ca_path else None)
     if not trunk.verify_tls:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE

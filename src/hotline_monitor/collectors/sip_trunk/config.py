@@ -36,7 +36,7 @@ class SipTrunkConfig(StrictModel):
     accept_codes: list[StatusCode] = []
     """Final responses besides 2xx that count as up (some carriers answer OPTIONS with 404)."""
     tls_server_name: str | None = None
-    ca_file: Path | None = None
+    ca_path: Path | None = None
     verify_tls: bool = True
 
     @model_validator(mode="after")
@@ -53,8 +53,8 @@ class SipTrunkConfig(StrictModel):
         refusing = sorted(code for code in self.accept_codes if code in (403, 503))
         if refusing:
             raise ValueError(f"accept_codes 不能包含 {refusing}：403/503 表示对端拒绝服务")
-        if self.transport != "tls" and (self.ca_file or self.tls_server_name):
-            raise ValueError("ca_file 和 tls_server_name 只在 transport 为 tls 时有效")
+        if self.transport != "tls" and (self.ca_path or self.tls_server_name):
+            raise ValueError("ca_path 和 tls_server_name 只在 transport 为 tls 时有效")
         return self
 
     @property
