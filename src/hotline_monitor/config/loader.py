@@ -223,7 +223,10 @@ def parse_config(text: str, path: Path) -> Config:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         reason = getattr(err, "problem", None) or str(err)
-        raise ConfigError([f"{file_name}:{line}: YAML 语法错误：{reason}"]) from err
+        message = f"{file_name}:{line}: YAML 语法错误：{reason}"
+        if "${" in text:
+            message += "（提示：在 {…} 或 […] 里写 ${env:…} 时，整个值要加引号）"
+        raise ConfigError([message]) from err
 
     problems = _Problems(file_name, lines)
     if data is None:

@@ -1,0 +1,177 @@
+"""Configuration validation: every problem reported in Chinese with key path and line."""
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from hotline_monitor.config import load_config
+from hotline_monitor.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "site.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return caught.value.problems
+
+
+MINIMAL = """\
+site: xuzhou-12345
+influxdb:
+  url: http://127.0.0.1:8086
+  api: v1
+  database: hotline
+ups:
+  - id: ups-main
+    name: 主机房 100kVA UPS
+    snmp: {host: 127.0.0.1, port: 161, community: public}
+    interval: 5s
+"""
+
+
+def test_minimal_design_form_is_valid(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL))
+
+    assert config.site == "xuzhou-12345"
+    assert config.ups[0].interval == 5.0
+    assert config.ups[0].snmp.port == 161
+    assert config.state_dir == tmp_path / "state"
+    assert config.influxdb.database == "hotline"
+
+
+def test_unknown_key_names_path_and_line(tmp_path):
+    path = write(tmp_path, MINIMAL + "    colour: red\n")
+
+    assert problems_of(path) == ["site.yaml:11: ups[0].colour: 未知的配置项（请检查拼写，或删除该项）"]
+
+
+def test_wrong_type_names_value(tmp_path):
+    path = write(tmp_path, MINIMAL.replace("port: 161", "port: abc"))
+
+    assert problems_of(path) == ["site.yaml:9: ups[0].snmp.port: 应为整数，当前为 'abc'"]
+
+
+def test_port_out_of_range(tmp_path):
+    path = write(tmp_path, MINIMAL.replace("port: 161", "port: 70000"))
+
+    assert problems_of(path) == ["site.yaml:9: ups[0].snmp.port: 取值超出范围：不能大于 65535，当前为 70000"]
+
+
+def test_missing_secret_reference(tmp_path, monkeypatch):
+    monkeypatch.delenv("HM_TEST_COMMUNITY", raising=False)
+    path = write(tmp_path, MINIMAL.replace("community: public", 'community: "${env:HM_TEST_COMMUNITY}"'))
+
+    assert problems_of(path) == [
+        "site.yaml:9: ups[0].snmp.community: 环境变量 HM_TEST_COMMUNITY 未设置（在 ${env:HM_TEST_COMMUNITY} 中引用）"
+    ]
+
+
+def test_secret_reference_resolved_from_env_and_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("HM_TEST_COMMUNITY", "s3cret")
+    (tmp_path / "influx.pw").write_text("pw-from-file\n")
+    text = MINIMAL.replace("community: public", 'community: "${env:HM_TEST_COMMUNITY}"')
+    text = text.replace("  database: hotline\n", "  database: hotline\n  username: writer\n  password_file: influx.pw\n")
+
+    config = load_config(write(tmp_path, text))
+
+    assert config.ups[0].snmp.community == "s3cret"
+    assert config.influxdb.password == "pw-from-file"
+
+
+def test_unquoted_reference_in_flow_mapping_gets_hint(tmp_path):
+    path = write(tmp_path, MINIMAL.replace("community: public", "community: ${env:X}"))
+
+    problems = problems_of(path)
+
+    assert len(problems) == 1
+    assert problems[0].startswith("site.yaml:9: YAML 语法错误")
+    assert "加引号" in problems[0]
+
+
+def test_missing_secret_file(tmp_path):
+    text = MINIMAL.replace("  database: hotline\n", "  database: hotline\n  password_file: nowhere.pw\n")
+
+    problems = problems_of(write(tmp_path, text))
+
+    assert problems == [f"site.yaml:6: influxdb.password_file: 密钥文件不存在：{tmp_path / 'nowhere.pw'}"]
+
+
+def test_duplicate_ups_id(tmp_path):
+    path = write(tmp_path, MINIMAL + "  - id: ups-main\n    snmp: {host: 127.0.0.2}\n")
+
+    assert problems_of(path) == ["site.yaml:11: ups[1].id: id 'ups-main' 重复，与 ups[0] 相同"]
+
+
+def test_interval_under_one_second(tmp_path):
+    path = write(tmp_path, MINIMAL.replace("interval: 5s", "interval: 500ms"))
+
+    assert problems_of(path) == ["site.yaml:10: ups[0].interval: 间隔不能小于 1 秒，当前为 0.5 秒"]
+
+
+def test_every_problem_listed_in_line_order(tmp_path):
+    text = MINIMAL.replace("port: 161", "port: 0").replace("interval: 5s", "interval: soon")
+    text = text.replace("  database: hotline\n", "")
+
+    problems = problems_of(write(tmp_path, text))
+
+    assert len(problems) == 3
+    assert problems[0].startswith("site.yaml:2: influxdb: api 为 v1 时必须填写 database")
+    assert problems[1].startswith("site.yaml:8: ups[0].snmp.port: 取值超出范围：不能小于 1")
+    assert problems[2].startswith("site.yaml:9: ups[0].interval: 时长格式无效：'soon'")
+
+
+def test_secret_values_are_masked_in_messages(tmp_path):
+    text = MINIMAL.replace("community: public", "community: [not, a, string]")
+
+    problems = problems_of(write(tmp_path, text))
+
+    assert problems == ["site.yaml:9: ups[0].snmp.community: 应为字符串，当前为 （已隐藏）"]
+
+
+def test_snmp_v3_needs_user(tmp_path):
+    path = write(tmp_path, MINIMAL.replace("community: public", "version: 3"))
+
+    assert problems_of(path) == ["site.yaml:9: ups[0].snmp: SNMP v3 必须填写 user"]
+
+
+def test_yaml_syntax_error_has_line(tmp_path):
+    path = write(tmp_path, "site: x\nups:\n  - id: [unclosed\n")
+
+    problems = problems_of(path)
+
+    assert len(problems) == 1
+    assert problems[0].startswith("site.yaml:4: YAML 语法错误")
+
+
+def test_check_config_exit_codes(tmp_path):
+    good = write(tmp_path, MINIMAL)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(MINIMAL.replace("port: 161", "port: 70000"), encoding="utf-8")
+    command = [sys.executable, "-m", "hotline_monitor", "check-config", "-c"]
+
+    ok = subprocess.run([*command, str(good)], capture_output=True, text=True, timeout=60)
+    failed = subprocess.run([*command, str(bad)], capture_output=True, text=True, timeout=60)
+    missing = subprocess.run([*command, str(tmp_path / "none.yaml")], capture_output=True, text=True, timeout=60)
+
+    assert ok.returncode == 0
+    assert "配置有效" in ok.stdout
+    assert failed.returncode == 2
+    assert "bad.yaml:9: ups[0].snmp.port: 取值超出范围" in failed.stderr
+    assert missing.returncode == 2
+    assert "配置文件不存在" in missing.stderr
+
+
+def test_cli_usage_error_is_chinese_exit_2():
+    result = subprocess.run([sys.executable, "-m", "hotline_monitor", "run"], capture_output=True,
+                            text=True, timeout=60)
+
+    assert result.returncode == 2
+    assert "缺少必需的参数：-c/--config" in result.stderr
