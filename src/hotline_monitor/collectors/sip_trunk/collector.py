@@ -13,6 +13,7 @@ the agent itself cannot probe (no local address, socket creation failed).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import socket
 import ssl
@@ -40,6 +41,9 @@ class SipTrunkCollector:
         self._cseq = 0
         self._udp = UdpProber(trunk.id, trunk.t1) if trunk.transport == "udp" else None
         self._tls = _tls_context(trunk) if trunk.transport == "tls" else None
+        # An address written as such needs no lookup; a name is resolved on
+        # every probe so that a carrier's DNS change is followed.
+        self._literal, self._literal_family = _ip_literal(trunk.host)
 
     async def poll(self) -> PollResult:
         time_ns = now_ns()
@@ -74,6 +78,8 @@ class SipTrunkCollector:
                              local_host, local_port, self._cseq)
 
     async def _resolve(self) -> tuple[tuple[str, int], int]:
+        if self._literal is not None:
+            return (self._literal, self.trunk.peer_port), self._literal_family
         kind = socket.SOCK_DGRAM if self.trunk.transport == "udp" else socket.SOCK_STREAM
         loop = asyncio.get_running_loop()
         infos = await loop.getaddrinfo(self.trunk.host, self.trunk.peer_port, type=kind)
@@ -123,6 +129,14 @@ def _describe_failure(outcome: ProbeOutcome) -> str:
     if outcome.response is not None:
         return f"answered {outcome.response.status_code} {outcome.response.reason}"
     return outcome.error or "no response"
+
+
+def _ip_literal(host: str) -> tuple[str | None, int]:
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None, 0
+    return str(address), socket.AF_INET6 if address.version == 6 else socket.AF_INET
 
 
 def _tls_context(trunk: SipTrunkConfig) -> ssl.SSLContext:

@@ -113,34 +113,24 @@ class UdpProber:
         protocol.ignored = 0
 
         outcome = ProbeOutcome()
-        deadline = time.perf_counter() + min(64 * self.t1, timeout)
+        limit = min(64 * self.t1, timeout)
         started = time.perf_counter()
-        wait = self.t1
+        retransmit = _Retransmitter(loop, transport, request.data, peer, self.t1, protocol)
         try:
-            while True:
-                transport.sendto(request.data, peer)
-                outcome.transmissions += 1
-                remaining = deadline - time.perf_counter()
-                if remaining <= 0:
-                    break
-                try:
-                    response = await asyncio.wait_for(asyncio.shield(protocol.final),
-                                                      min(wait, remaining))
-                except TimeoutError:
-                    wait = T2 if protocol.provisional else min(wait * 2, T2)
-                    if time.perf_counter() >= deadline:
-                        break
-                    continue
-                outcome.response = response
-                outcome.rtt_ms = (time.perf_counter() - started) * 1000.0
-                return outcome
-            outcome.error = f"no final response within {min(64 * self.t1, timeout):g} s"
-            return outcome
+            async with asyncio.timeout(limit):
+                response = await protocol.final
+            outcome.response = response
+            outcome.rtt_ms = (time.perf_counter() - started) * 1000.0
+        except TimeoutError:
+            outcome.error = f"no final response within {limit:g} s"
         finally:
+            retransmit.stop()
+            outcome.transmissions = retransmit.transmissions
             outcome.ignored = protocol.ignored
             if not protocol.final.done():
                 protocol.final.cancel()
             protocol.request = None
+        return outcome
 
     async def _open(self, peer: tuple[str, int], family: int
                     ) -> tuple[asyncio.DatagramTransport, _UdpProtocol]:
@@ -161,6 +151,38 @@ class UdpProber:
         if self._transport is not None:
             self._transport.close()
             self._transport = None
+
+
+class _Retransmitter:
+    """Sends the request now and again on Timer E: T1, doubling up to T2, T2 after a 1xx."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, transport: asyncio.DatagramTransport,
+                 data: bytes, peer: tuple[str, int], t1: float, protocol: _UdpProtocol) -> None:
+        self._loop = loop
+        self._transport = transport
+        self._data = data
+        self._peer = peer
+        self._protocol = protocol
+        self._wait = t1
+        self.transmissions = 0
+        self._handle: asyncio.TimerHandle | None = None
+        # Sends are scheduled at absolute times from the first one, so a busy
+        # loop does not push every later retransmission back.
+        self._next_at = loop.time()
+        self._send()
+
+    def _send(self) -> None:
+        self._transport.sendto(self._data, self._peer)
+        self.transmissions += 1
+        if self._protocol.provisional:
+            self._wait = T2
+        self._next_at += self._wait
+        self._handle = self._loop.call_at(self._next_at, self._send)
+        self._wait = min(self._wait * 2, T2)
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
 
 
 def _local_address_towards(peer: tuple[str, int], family: int) -> str:
