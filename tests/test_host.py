@@ -237,3 +237,25 @@ def test_poll_does_not_block_event_loop():
 
     delays = asyncio.run(scenario())
     assert max(delays) < 0.5, delays
+
+
+def test_failing_section_left_out(monkeypatch, caplog):
+    """An unreadable section is logged once and the rest of the poll is kept."""
+    import psutil
+
+    def unreadable(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "/proc/self/mounts")
+
+    monkeypatch.setattr(psutil, "disk_partitions", unreadable)
+    caplog.set_level(logging.DEBUG, logger="hotline_monitor.collectors.host.collector")
+    collector = HostCollector(HostConfig(id="test-host", count_processes=False), "test-site")
+    first = asyncio.run(collector.poll()).readings
+    second = asyncio.run(collector.poll()).readings
+
+    for readings in (first, second):
+        assert not by_measurement(readings, "disk")
+        assert len(by_measurement(readings, "mem")) == 1
+        assert len(by_measurement(readings, "system")) == 1
+    errors = [record for record in caplog.records if record.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert "reading disk failed" in errors[0].getMessage()

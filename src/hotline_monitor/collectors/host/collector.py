@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import psutil
+
 from hotline_monitor.collectors.base import PollResult
 from hotline_monitor.collectors.host import processes, system, systemd
 from hotline_monitor.collectors.host.config import HostConfig
@@ -22,6 +24,7 @@ class HostCollector:
         self.target = host.id
         self.interval = host.interval
         self._cpu = system.CpuUsage()
+        self._failed_sections: set[str] = set()
         self._systemd = systemd.systemd_running()
         if host.systemd_units and not self._systemd:
             log.info("systemd is not running here (PID 1 is %s): the %d systemd unit checks of "
@@ -37,26 +40,50 @@ class HostCollector:
         return PollResult(readings)
 
     def read(self) -> list[Reading]:
-        """Read every host measurement once (blocking)."""
+        """Read every host measurement once (blocking).
+
+        A section that fails (a /proc file unreadable, a psutil error) is
+        logged and left out; the other sections are still returned.
+        """
         time_ns = now_ns()
         tags = {"site": self.site, "host": self.host.id}
-        readings = [
-            Reading("cpu", {**tags, "cpu": cpu}, fields, time_ns)
-            for cpu, fields in self._cpu.read().items()
+        sections = [
+            ("cpu", lambda: [Reading("cpu", {**tags, "cpu": cpu}, fields, time_ns)
+                             for cpu, fields in self._cpu.read().items()]),
+            ("mem", lambda: [Reading("mem", dict(tags), system.memory_fields(), time_ns)]),
+            ("swap", lambda: [Reading("swap", dict(tags), system.swap_fields(), time_ns)]),
+            ("disk", lambda: system.disk_readings(self.host, tags, time_ns)),
+            ("diskio", lambda: system.diskio_readings(tags, time_ns)),
+            ("net", lambda: system.net_readings(self.host, tags, time_ns)),
+            ("system", lambda: [Reading("system", dict(tags), system.system_fields(), time_ns)]),
         ]
-        readings.append(Reading("mem", dict(tags), system.memory_fields(), time_ns))
-        readings.append(Reading("swap", dict(tags), system.swap_fields(), time_ns))
-        readings += system.disk_readings(self.host, tags, time_ns)
-        readings += system.diskio_readings(tags, time_ns)
-        readings += system.net_readings(self.host, tags, time_ns)
-        readings.append(Reading("system", dict(tags), system.system_fields(), time_ns))
-
         if self.host.count_processes or self.host.processes:
-            table = processes.scan(self.host)
-            if self.host.count_processes:
-                readings.append(processes.processes_reading(table, dict(tags), time_ns))
-            readings += processes.required_readings(self.host, table, tags, self.site, time_ns)
+            sections.append(("processes", lambda: self._process_readings(tags, time_ns)))
+
+        readings: list[Reading] = []
+        for name, read_section in sections:
+            try:
+                readings += read_section()
+            except (OSError, psutil.Error) as err:
+                self._section_failed(name, err)
+            else:
+                self._failed_sections.discard(name)
         return readings
+
+    def _process_readings(self, tags: dict[str, str], time_ns: int) -> list[Reading]:
+        table = processes.scan(self.host)
+        readings = []
+        if self.host.count_processes:
+            readings.append(processes.processes_reading(table, dict(tags), time_ns))
+        readings += processes.required_readings(self.host, table, tags, self.site, time_ns)
+        return readings
+
+    def _section_failed(self, name: str, err: Exception) -> None:
+        if name in self._failed_sections:
+            log.debug("host %s: %s still unreadable: %s", self.host.id, name, err)
+            return
+        self._failed_sections.add(name)
+        log.error("host %s: reading %s failed, left out of this poll: %s", self.host.id, name, err)
 
     async def _unit_readings(self) -> list[Reading]:
         time_ns = now_ns()

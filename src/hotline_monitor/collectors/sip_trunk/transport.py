@@ -66,22 +66,27 @@ class _UdpProtocol(asyncio.DatagramProtocol):
             # RFC 3261 section 18.1.2 sends responses back to where the request
             # came from; a datagram from any other address is not our peer's.
             self.ignored += 1
-            log.warning("trunk %s: reply from %s:%d ignored, the peer is %s:%d", self.trunk_id,
-                        source[0], source[1], *self.peer)
+            log.log(self._level(), "trunk %s: reply from %s:%d ignored, the peer is %s:%d",
+                    self.trunk_id, source[0], source[1], *self.peer)
             return
 
         response = parse_response(data)
         if response is None or not matches(response, self.request):
             self.ignored += 1
             branch = response.top_via_branch if response else None
-            log.warning("trunk %s: datagram not matching the pending OPTIONS ignored "
-                        "(branch %s, expected %s)", self.trunk_id, branch, self.request.branch)
+            log.log(self._level(), "trunk %s: datagram not matching the pending OPTIONS ignored "
+                    "(branch %s, expected %s)", self.trunk_id, branch, self.request.branch)
             return
 
         if response.status_code < 200:
             self.provisional = True
             return
         self.final.set_result(response)
+
+    def _level(self) -> int:
+        # The first stray datagram of a probe is worth a warning; a flood of
+        # them is not worth a log line each.
+        return logging.WARNING if self.ignored == 1 else logging.DEBUG
 
     def error_received(self, exc: Exception) -> None:
         # ICMP port unreachable arrives here on Linux; the retransmissions
