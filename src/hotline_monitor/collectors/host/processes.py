@@ -65,8 +65,7 @@ def scan(host: HostConfig) -> ProcessTable:
     for process in psutil.process_iter(attrs):
         info = process.info
         table.total += 1
-        if info.get("status") is not None:
-            table.states[_STATE_FIELDS.get(info["status"], "unknown")] += 1
+        table.states[_STATE_FIELDS.get(info.get("status"), "unknown")] += 1
         table.threads += info.get("num_threads") or 0
 
         for required in host.processes:
