@@ -13,6 +13,7 @@ import pytest
 
 from hotline_monitor.collectors.host.collector import HostCollector
 from hotline_monitor.collectors.host.config import HostConfig
+from hotline_monitor.collectors.host.forecast import FillForecast
 from hotline_monitor.collectors.host.systemd import systemd_running
 
 
@@ -260,3 +261,29 @@ def test_failing_section_left_out(monkeypatch, caplog):
     errors = [record for record in caplog.records if record.levelno == logging.ERROR]
     assert len(errors) == 1
     assert "reading disk failed" in errors[0].getMessage()
+
+
+def test_disk_forecast_projection():
+    """Used grows 1 GiB an hour with 10 GiB free: full in 10 hours (36,000 s)."""
+    gib = 1024.0**3
+    forecast = FillForecast(window=6 * 3600.0, min_span=1800.0)
+    assert forecast.add("/data", 0.0, 50 * gib, 10 * gib) == {}
+    assert forecast.add("/data", 900.0, 50.25 * gib, 9.75 * gib) == {}, "under min_span"
+    fields = forecast.add("/data", 1800.0, 50.5 * gib, 9.5 * gib)
+    assert fields["fill_rate_bps"] == pytest.approx(gib / 3600.0)
+    assert fields["time_to_full_s"] == pytest.approx(9.5 * 3600.0)
+
+
+def test_disk_forecast_not_filling_and_window():
+    forecast = FillForecast(window=3600.0, min_span=600.0)
+    for minute in range(0, 61, 10):
+        fields = forecast.add("/", minute * 60.0, 100.0 - minute, 900.0 + minute)
+    assert fields["fill_rate_bps"] == pytest.approx(-1.0 / 60.0)
+    assert "time_to_full_s" not in fields, "a shrinking disk is never full"
+
+    # Samples older than the window are dropped: after an hour of steady
+    # growth, the earlier shrinking no longer counts.
+    for minute in range(70, 131, 10):
+        fields = forecast.add("/", minute * 60.0, 40.0 + 2 * (minute - 70), 960.0)
+    assert fields["fill_rate_bps"] == pytest.approx(2.0 / 60.0)
+    assert fields["time_to_full_s"] == pytest.approx(960.0 / (2.0 / 60.0))

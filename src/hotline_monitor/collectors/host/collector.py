@@ -10,6 +10,7 @@ import psutil
 from hotline_monitor.collectors.base import PollResult
 from hotline_monitor.collectors.host import processes, system, systemd
 from hotline_monitor.collectors.host.config import HostConfig
+from hotline_monitor.collectors.host.forecast import FillForecast
 from hotline_monitor.reading import Reading, now_ns
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ class HostCollector:
         self.interval = host.interval
         self._cpu = system.CpuUsage()
         self._failed_sections: set[str] = set()
+        self._forecast = FillForecast(host.forecast_window, host.forecast_min_span)
         self._systemd = systemd.systemd_running()
         if host.systemd_units and not self._systemd:
             log.info("systemd is not running here (PID 1 is %s): the %d systemd unit checks of "
@@ -52,7 +54,7 @@ class HostCollector:
                              for cpu, fields in self._cpu.read().items()]),
             ("mem", lambda: [Reading("mem", dict(tags), system.memory_fields(), time_ns)]),
             ("swap", lambda: [Reading("swap", dict(tags), system.swap_fields(), time_ns)]),
-            ("disk", lambda: system.disk_readings(self.host, tags, time_ns)),
+            ("disk", lambda: self._disk_readings(tags, time_ns)),
             ("diskio", lambda: system.diskio_readings(tags, time_ns)),
             ("net", lambda: system.net_readings(self.host, tags, time_ns)),
             ("system", lambda: [Reading("system", dict(tags), system.system_fields(), time_ns)]),
@@ -69,6 +71,18 @@ class HostCollector:
             else:
                 self._failed_sections.discard(name)
         return readings
+
+    def _disk_readings(self, tags: dict[str, str], time_ns: int) -> list[Reading]:
+        disks = system.disk_readings(self.host, tags, time_ns)
+        forecasts = []
+        for disk in disks:
+            fields = self._forecast.add(disk.tags["path"], time_ns / 1e9, disk.fields["used"],
+                                        disk.fields["free"])
+            if fields:
+                forecast_tags = {**tags, "path": disk.tags["path"]}
+                forecasts.append(Reading("disk_forecast", forecast_tags, fields, time_ns))
+        self._forecast.forget_except({disk.tags["path"] for disk in disks})
+        return disks + forecasts
 
     def _process_readings(self, tags: dict[str, str], time_ns: int) -> list[Reading]:
         table = processes.scan(self.host)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from hotline_monitor.config.types import Identifier, Interval, StrictModel
+from hotline_monitor.config.types import Duration, Identifier, Interval, StrictModel
 
 # Pseudo and read-only image file systems, left out by default as Telegraf's
 # disk input suggests in its sample configuration.
@@ -50,6 +50,10 @@ class HostConfig(StrictModel):
     systemd_units: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9:_.@\\-]+$")]] = []
     count_processes: bool = True
     """Write the `processes` measurement (one pass over /proc)."""
+    forecast_window: Duration = 6 * 3600.0
+    """How far back the disk fill rate looks."""
+    forecast_min_span: Duration = 1800.0
+    """How much history a disk needs before its time-to-full is written."""
 
     @model_validator(mode="after")
     def _check_lists(self) -> HostConfig:
@@ -59,6 +63,10 @@ class HostConfig(StrictModel):
         relative = [path for path in (*self.disks, *self.exclude_disks) if not path.startswith("/")]
         if relative:
             raise ValueError(f"disks / exclude_disks 必须写绝对挂载点路径，错误的有 {relative}")
+        if self.forecast_min_span >= self.forecast_window:
+            raise ValueError(
+                f"forecast_min_span（{self.forecast_min_span:g} 秒）必须小于 forecast_window"
+                f"（{self.forecast_window:g} 秒）")
         names = [process.name for process in self.processes]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
