@@ -13,7 +13,6 @@ import ssl
 import threading
 from pathlib import Path
 
-import pytest
 from certificates import self_signed, server_context
 
 from hotline_monitor.collectors.checks.collector import CheckCollector

@@ -68,7 +68,7 @@ def test_kamailio_modes_switched_over_udp(kamailio_server):
     assert ok["consecutive_failures"] == 0.0
     assert 0.0 < ok["rtt_ms"] < 1000.0
 
-    # 503 is an answer, so the peer is reachable, but it refuses calls.
+    # 503 is a response, so the peer is reachable, but it rejects calls.
     assert refusing["status_code"] == 503.0
     assert refusing["reachable"] == 1.0
     assert refusing["consecutive_failures"] == 1.0
@@ -103,7 +103,7 @@ def test_kamailio_403_is_not_up(kamailio_server):
 
 
 def test_kamailio_tcp_only(kamailio_server):
-    """A peer answering only over TCP: the TCP trunk is up, the UDP trunk is not."""
+    """A peer responding only over TCP: the TCP trunk is up, the UDP trunk is not."""
 
     async def scenario():
         udp = SipTrunkCollector(trunk(kamailio_server.port, id="via-udp", timeout=1.0,
@@ -186,7 +186,7 @@ def test_closed_tcp_port_is_down():
 
 
 class FakePeer(asyncio.DatagramProtocol):
-    """A UDP peer that records requests and answers through a scripted handler."""
+    """A UDP peer that records requests and responds through a scripted handler."""
 
     def __init__(self, handler) -> None:
         self.handler = handler
@@ -442,7 +442,7 @@ def test_parse_compact_and_folded_headers():
 
 
 def test_tls_trunk_against_tls_peer(tmp_path):
-    """Over TLS: the request says SIP/2.0/TLS, a trusted peer answers 200, an untrusted one fails."""
+    """Over TLS the Via is SIP/2.0/TLS; a trusted peer returns 200, an untrusted one fails."""
     now = datetime.datetime.now(datetime.UTC)
     cert_path, key_path = self_signed(tmp_path, now - datetime.timedelta(days=1),
                                       now + datetime.timedelta(days=10))

@@ -1,6 +1,6 @@
 """The `check` collector: one service check per target, written as a `check` reading.
 
-A service that does not answer is a reading with up=0, not a collector
+A service that does not respond is a reading with up=0, not a collector
 error. An ICMP check that the system does not permit is written with
 supported=0 and no `up` field, so it is never mistaken for a host that is down.
 """

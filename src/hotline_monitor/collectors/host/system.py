@@ -93,7 +93,7 @@ def swap_fields() -> Fields:
 
 
 def disk_readings(host: HostConfig, tags: dict[str, str], time_ns: int) -> list[Reading]:
-    """One `disk` reading per mounted file system that the configuration selects."""
+    """Read one `disk` reading per mounted file system that the configuration selects."""
     readings = []
     seen: set[str] = set()
     for partition in psutil.disk_partitions(all=False):

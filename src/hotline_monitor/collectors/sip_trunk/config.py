@@ -34,7 +34,7 @@ class SipTrunkConfig(StrictModel):
     to_uri: str | None = None
     """Request-URI and To; defaults to sip:HOST:PORT."""
     accept_codes: list[StatusCode] = []
-    """Final responses besides 2xx that count as up (some carriers answer OPTIONS with 404)."""
+    """Final responses besides 2xx that count as up (some carriers respond to OPTIONS with 404)."""
     tls_server_name: str | None = None
     ca_path: Path | None = None
     verify_tls: bool = True

@@ -77,7 +77,7 @@ def build_options(
     from_tag = secrets.token_hex(6)
     via_host = f"[{local_host}]" if ":" in local_host else local_host
 
-    # rport (RFC 3581) asks the peer to answer to the port the request came
+    # rport (RFC 3581) requests the response on the port the request came
     # from, which matters behind NAT and for a socket bound to an ephemeral port.
     lines = [
         f"OPTIONS {request_uri} SIP/2.0",
@@ -130,8 +130,8 @@ def parse_response(data: bytes) -> SipResponse | None:
 def matches(response: SipResponse, request: OptionsRequest) -> bool:
     """Tell whether a response belongs to the request (RFC 3261 section 17.1.3).
 
-    The top Via branch and the CSeq method identify the client transaction;
-    the Call-ID and CSeq number are checked too, so that a reply to an earlier
+    The top Via branch and the CSeq method identify the client transaction.
+    The Call-ID and CSeq number are checked too, so a reply to an earlier
     probe of the same trunk is never taken for the current one.
     """
     return (

@@ -36,7 +36,7 @@ RequestFactory = Callable[[str, int], OptionsRequest]
 
 @dataclass(slots=True)
 class ProbeOutcome:
-    """What one probe saw: a final response, or why there was none."""
+    """Result of one probe: the final response, or the reason there was none."""
 
     response: SipResponse | None = None
     rtt_ms: float | None = None
@@ -193,8 +193,8 @@ class _Retransmitter:
 def _local_address_towards(peer: tuple[str, int], family: int) -> str:
     """Return the local address the kernel would use to reach the peer.
 
-    Connecting a UDP socket sends nothing; it only picks the route, so Via
-    carries an address the peer can answer to instead of 0.0.0.0.
+    Connecting a UDP socket sends nothing. It only picks the route, so Via
+    carries an address the peer can reach instead of 0.0.0.0.
     """
     with socket.socket(family, socket.SOCK_DGRAM) as probe:
         probe.connect(peer)
