@@ -6,13 +6,15 @@ but refusing calls, so it counts as a failure just like silence. The trunk is
 down once `failures_before_down` probes in a row have failed, up again at the
 first success, and unknown (no `up` field) until either has happened.
 
-A failed probe is a reading, not a collector error: the poll raises only when
-the agent itself cannot probe (no local address, socket creation failed).
+A failed probe, no route to the peer included, is a reading and not a
+collector error. The poll raises DeviceUnreachable only when the agent itself
+cannot probe, for example when it cannot open a socket (too many open files).
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import logging
 import socket
@@ -26,6 +28,8 @@ from hotline_monitor.errors import DeviceUnreachable
 from hotline_monitor.reading import Reading, now_ns
 
 log = logging.getLogger(__name__)
+
+_NO_ROUTE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}
 
 
 class SipTrunkCollector:
@@ -64,6 +68,9 @@ class SipTrunkCollector:
             try:
                 return await self._udp.probe(peer, family, self._build, self.trunk.timeout)
             except OSError as err:
+                if err.errno in _NO_ROUTE:
+                    # No route to the peer makes the trunk unusable: a failed probe.
+                    return ProbeOutcome(error=f"no route to {peer[0]}: {err}")
                 raise DeviceUnreachable(f"UDP socket towards {peer[0]}:{peer[1]} failed: {err}"
                                         ) from err
         server_name = self.trunk.tls_server_name or self.trunk.host
