@@ -18,8 +18,19 @@ from hotline_monitor.reading import Reading
 
 Fields = dict[str, float | str]
 
-_CPU_FIELDS = ("user", "system", "idle", "nice", "iowait", "irq", "softirq", "steal", "guest",
-               "guest_nice")
+# psutil's cpu_times name -> Telegraf's field.
+_CPU_FIELDS = {
+    "user": "usage_user",
+    "system": "usage_system",
+    "idle": "usage_idle",
+    "nice": "usage_nice",
+    "iowait": "usage_iowait",
+    "irq": "usage_irq",
+    "softirq": "usage_softirq",
+    "steal": "usage_steal",
+    "guest": "usage_guest",
+    "guest_nice": "usage_guest_nice",
+}
 
 
 class CpuUsage:
@@ -48,8 +59,8 @@ class CpuUsage:
             if total <= 0:
                 continue
             usage[cpu] = {
-                f"usage_{name}": 100.0 * (getattr(times, name) - getattr(before, name)) / total
-                for name in _CPU_FIELDS
+                field: 100.0 * (getattr(times, name) - getattr(before, name)) / total
+                for name, field in _CPU_FIELDS.items()
                 if hasattr(times, name)
             }
         return usage
