@@ -29,12 +29,14 @@ class Poller:
         self.last_error: CollectorError | None = None
         self.polls = 0
         self.errors = 0
+        self.busy = False
 
     async def poll(self) -> PollResult:
         """Poll once; never raises for a device fault."""
         started_ns = time.time_ns()
         started = time.perf_counter()
         self.polls += 1
+        self.busy = True
         try:
             result = await self.collector.poll()
         except CollectorError as err:
@@ -44,6 +46,8 @@ class Poller:
         else:
             self._record_success()
             up = 1.0
+        finally:
+            self.busy = False
 
         poll_ms = (time.perf_counter() - started) * 1000.0
         result.readings.append(

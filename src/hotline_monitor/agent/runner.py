@@ -18,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from hotline_monitor.agent.poller import Poller
 from hotline_monitor.agent.sinks.factory import build_sink
 from hotline_monitor.agent.writer import BufferedWriter
+from hotline_monitor.alerting.crosscheck import CrossCheck
 from hotline_monitor.alerting.engine import AlertEngine
 from hotline_monitor.alerting.notify import AlertLog
 from hotline_monitor.collectors.base import Collector
@@ -44,6 +45,8 @@ class Agent:
         self.writer = BufferedWriter(self.sink, batch_size=batch_size)
         self.alert_log = AlertLog(config.state_dir / "alerts.jsonl", console=config.alerting.console)
         self.engine = AlertEngine(config, self.alert_log) if config.role != "agent" else None
+        crosscheck = CrossCheck(config, self.alert_log.send)
+        self.crosscheck = crosscheck if crosscheck.active and config.role != "agent" else None
         self.invalid_values = 0
         self._poll_ms_total = 0.0
         self._polls_since_report = 0
@@ -61,9 +64,15 @@ class Agent:
 
     def submit(self, readings: list[Reading]) -> None:
         """Hand readings to storage and to the alerting engine."""
-        self.writer.add([reading.to_line() for reading in readings])
+        self.store(readings)
         if self.engine is not None:
             self.engine.observe(readings)
+        if self.crosscheck is not None:
+            self.crosscheck.observe(readings)
+
+    def store(self, readings: list[Reading]) -> None:
+        """Hand readings to storage only."""
+        self.writer.add([reading.to_line() for reading in readings])
 
     def self_reading(self) -> Reading:
         polls = self._polls_since_report
@@ -110,12 +119,20 @@ class Agent:
                           max_instances=1, coalesce=True, id="flush")
         scheduler.add_job(lambda: self.submit([self.self_reading()]), "interval",
                           seconds=SELF_REPORT_INTERVAL_S, id="self-report")
+        traps = None
+        if self.config.traps is not None:
+            from hotline_monitor.agent.traps import TrapService
+
+            traps = TrapService(self, self.config.traps)
+            await traps.start()
         scheduler.start()
         log.info("agent started: site %s, %d targets, writing to %s", self.config.site,
                  len(self.pollers), self.sink.name)
 
         await stop.wait()
         scheduler.shutdown(wait=False)
+        if traps is not None:
+            await traps.close()
         log.info("agent stopping: flushing %d pending readings", self.writer.pending)
         flushed = await self.writer.flush()
         await self.close()

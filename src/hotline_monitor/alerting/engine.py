@@ -102,6 +102,22 @@ class AlertEngine:
                                 duration)
         return None
 
+    def withdraw(self, target: str, fields: list[str], text: str) -> list[AlertMessage]:
+        """Retract alerts raised from `fields` of a target without a recovery message."""
+        rules = {rule for field in fields for rule in _RULES_BY_FIELD.get(field, ())}
+        messages = []
+        for rule in sorted(rules):
+            current = self.firing.pop((rule, target), None)
+            if current is None:
+                continue
+            name = current.text.split("：", 1)[0]
+            message = AlertMessage(rule, target, current.severity, "withdrawn", f"{name}：{text}", now_ns())
+            self.alert_log.send(message)
+            messages.append(message)
+        if messages:
+            self._save_state()
+        return messages
+
     def open_alerts(self) -> list[tuple[str, str, _Firing]]:
         return [(rule, target, firing) for (rule, target), firing in self.firing.items()]
 
@@ -128,6 +144,13 @@ class AlertEngine:
         temporary.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
         os.replace(temporary, self.state_path)
 
+
+_RULES_BY_FIELD = {
+    "on_battery": ("ups_on_battery",),
+    "on_bypass": ("ups_on_bypass",),
+    "output_source": ("ups_on_battery", "ups_on_bypass"),
+    "battery_status": ("ups_battery_low", "ups_battery_depleted"),
+}
 
 _RESOLVED = {
     "ups_on_battery": "市电恢复",

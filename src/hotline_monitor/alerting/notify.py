@@ -20,13 +20,18 @@ class AlertMessage:
     target: str
     severity: str
     state: str
-    """`firing` or `resolved`."""
+    """`firing`, `resolved`, or `withdrawn` (a trap's alert that polls contradicted)."""
     text: str
     time_ns: int
     duration_s: float | None = None
 
     def headline(self) -> str:
-        tag = "恢复" if self.state == "resolved" else SEVERITY_NAMES.get(self.severity, self.severity)
+        if self.state == "resolved":
+            tag = "恢复"
+        elif self.state == "withdrawn":
+            tag = "撤回"
+        else:
+            tag = SEVERITY_NAMES.get(self.severity, self.severity)
         return f"【{tag}】{local_text(self.time_ns)} {self.text}"
 
 

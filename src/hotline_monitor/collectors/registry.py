@@ -13,6 +13,10 @@ def build_collectors(config: Config) -> list[Collector]:
             from hotline_monitor.collectors.ups_snmp.collector import SnmpUpsCollector
 
             collectors.append(SnmpUpsCollector(ups, site=config.site))
+        if ups.modbus is not None:
+            from hotline_monitor.collectors.ups_modbus.collector import ModbusUpsCollector
+
+            collectors.append(ModbusUpsCollector(ups, site=config.site))
     for host in config.hosts:
         from hotline_monitor.collectors.host.collector import HostCollector
 

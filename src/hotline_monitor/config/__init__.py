@@ -1,4 +1,8 @@
-"""Configuration: one YAML file, validated in full before anything starts."""
+"""Configuration: one YAML file, validated in full before anything starts.
+
+The names are imported lazily, so that section models in other packages can
+import `hotline_monitor.config.types` without a circular import.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,6 @@ __all__ = ["Config", "load_config"]
 
 
 def __getattr__(name: str) -> Any:
-    # Imported on first use: section models in other packages import
-    # `hotline_monitor.config.types`, and an eager import of the model here
-    # would import them back while they are still half-initialized.
     if name == "load_config":
         from hotline_monitor.config.loader import load_config
 
@@ -23,4 +24,4 @@ def __getattr__(name: str) -> Any:
         from hotline_monitor.config.model import Config
 
         return Config
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    raise AttributeError(name)

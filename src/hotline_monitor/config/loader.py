@@ -242,7 +242,8 @@ def parse_config(text: str, path: Path) -> Config:
 
     config: Config | None = None
     try:
-        config = Config.model_validate(data)
+        # base_dir lets sections resolve file paths relative to the configuration file.
+        config = Config.model_validate(data, context={"base_dir": path.parent})
     except ValidationError as err:
         for error in err.errors():
             problems.add(tuple(error["loc"]), _describe_error(error))

@@ -16,6 +16,8 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from hotline_monitor.collectors.checks.config import CheckConfig
 from hotline_monitor.collectors.host.config import HostConfig
 from hotline_monitor.collectors.sip_trunk.config import SipTrunkConfig
+from hotline_monitor.collectors.snmp_traps.config import TrapsConfig
+from hotline_monitor.collectors.ups_modbus.config import ModbusTarget
 from hotline_monitor.config.types import Duration, Identifier, Interval, StrictModel
 
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
@@ -66,7 +68,7 @@ class UpsConfig(StrictModel):
     id: Identifier
     name: str = ""
     snmp: SnmpTarget | None = None
-    modbus: dict[str, Any] | None = None
+    modbus: ModbusTarget | None = None
     interval: Interval = 5.0
     battery_replace_due: str | None = None
     """Date (YYYY-MM-DD) the battery is due for replacement."""
@@ -155,6 +157,7 @@ class Config(StrictModel):
     local_store: LocalStoreConfig = LocalStoreConfig()
     ups: list[UpsConfig] = []
     alerting: AlertingConfig = AlertingConfig()
+    traps: TrapsConfig | None = None
     hosts: Annotated[list[HostConfig], AfterValidator(_one_local_host)] = []
     checks: list[CheckConfig] = []
     sip_trunks: list[SipTrunkConfig] = []

@@ -1,0 +1,1 @@
+"""SNMP notification receiver: UPS traps turned into readings within a second."""
