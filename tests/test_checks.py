@@ -13,8 +13,10 @@ import ssl
 import threading
 from pathlib import Path
 
+import pytest
 from certificates import self_signed, server_context
 
+from hotline_monitor.collectors.checks import x509
 from hotline_monitor.collectors.checks.collector import CheckCollector
 from hotline_monitor.collectors.checks.config import CheckConfig
 
@@ -126,7 +128,9 @@ def test_https_certificate_days_left(tmp_path):
     # notAfter is 30 days from the start of the test, kept to whole seconds.
     assert 29.99 < verified["cert_days_left"] <= 30.0
     assert 29.99 < unverified["cert_days_left"] <= 30.0
-    assert untrusted == {"up": 0.0}, "a certificate no CA vouches for fails verification"
+    assert untrusted["up"] == 0.0, "a certificate no CA vouches for fails verification"
+    assert "status_code" not in untrusted
+    assert 29.99 < untrusted["cert_days_left"] <= 30.0, "the expiry is still read"
 
 
 def test_https_expired_certificate(tmp_path):
@@ -137,9 +141,39 @@ def test_https_expired_certificate(tmp_path):
         verified = run_check(kind="http", target=f"https://127.0.0.1:{port}/", ca_path=cert_path)
         unverified = run_check(kind="http", target=f"https://127.0.0.1:{port}/",
                                verify_tls=False)
-    assert verified == {"up": 0.0}
+    assert verified["up"] == 0.0
+    assert -2.01 < verified["cert_days_left"] < -1.99
     assert unverified["up"] == 1.0
     assert -2.01 < unverified["cert_days_left"] < -1.99
+
+
+def test_https_expired_logs_reason(tmp_path, caplog):
+    now = datetime.datetime.now(datetime.UTC)
+    cert_path, key_path = self_signed(tmp_path, now - datetime.timedelta(days=40),
+                                      now - datetime.timedelta(days=2))
+    caplog.set_level(logging.ERROR, logger="hotline_monitor.collectors.checks.collector")
+    with http_server(server_context(cert_path, key_path)) as port:
+        run_check(id="portal", kind="http", target=f"https://127.0.0.1:{port}/", ca_path=cert_path)
+    assert "check portal (http https://127.0.0.1:" in caplog.text
+    assert "is down: TLS certificate rejected: certificate has expired" in caplog.text
+
+
+@pytest.mark.parametrize("not_after", [
+    datetime.datetime(2031, 7, 1, 8, 30, 15, tzinfo=datetime.UTC),   # UTCTime
+    datetime.datetime(2051, 1, 2, 3, 4, 5, tzinfo=datetime.UTC),     # GeneralizedTime from 2050 on
+], ids=["utc-time", "generalized-time"])
+def test_der_not_after(tmp_path, not_after):
+    cert_path, _ = self_signed(tmp_path, datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC),
+                               not_after)
+    der = ssl.PEM_cert_to_DER_cert(cert_path.read_text())
+    assert x509.not_after(der) == not_after
+
+
+def test_der_not_after_rejects_garbage():
+    with pytest.raises(ValueError):
+        x509.not_after(b"\x30\x82\xff\xff\x30")
+    with pytest.raises(ValueError):
+        x509.not_after(b"not a certificate")
 
 
 def ping_permitted() -> bool:

@@ -34,12 +34,12 @@ class CheckCollector:
 
     async def poll(self) -> PollResult:
         time_ns = now_ns()
-        fields = await self._run()
-        self._log_change(fields)
+        outcome = await self._run()
+        self._log_change(outcome)
         tags = {"site": self.site, "check": self.check.id, "kind": self.check.kind}
-        return PollResult([Reading("check", tags, fields, time_ns)])
+        return PollResult([Reading("check", tags, outcome.fields, time_ns)])
 
-    async def _run(self) -> probes.Fields:
+    async def _run(self) -> probes.CheckOutcome:
         if self.check.kind == "tcp":
             return await probes.tcp_check(self.check)
         if self.check.kind == "http":
@@ -55,10 +55,9 @@ class CheckCollector:
                     "sysctl net.ipv4.ping_group_range covering the agent's group. The check is "
                     "written as supported=0, not as down", self.check.id, err)
                 self._icmp_refused_logged = True
-            return {"supported": 0.0}
+            return probes.CheckOutcome({"supported": 0.0})
         except OSError as err:
-            log.debug("check %s: ping %s failed: %r", self.check.id, self.check.target, err)
-            return {"up": 0.0}
+            return probes.CheckOutcome({"up": 0.0}, f"ping failed: {err}")
 
     def _http_client(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -71,16 +70,20 @@ class CheckCollector:
             )
         return self._client
 
-    def _log_change(self, fields: probes.Fields) -> None:
-        if "up" not in fields:
+    def _log_change(self, outcome: probes.CheckOutcome) -> None:
+        if "up" not in outcome.fields:
             return
-        up = fields["up"] == 1.0
+        up = outcome.fields["up"] == 1.0
         if up == self._was_up:
+            if not up:
+                log.debug("check %s still down: %s", self.check.id, outcome.error)
             return
         if not up:
-            log.error("check %s (%s %s) is down", self.check.id, self.check.kind, self.check.target)
+            log.error("check %s (%s %s) is down: %s", self.check.id, self.check.kind,
+                      self.check.target, outcome.error)
         elif self._was_up is False:
-            log.info("check %s (%s %s) is up again", self.check.id, self.check.kind, self.check.target)
+            log.info("check %s (%s %s) is up again", self.check.id, self.check.kind,
+                     self.check.target)
         self._was_up = up
 
     async def close(self) -> None:
