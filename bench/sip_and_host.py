@@ -158,7 +158,8 @@ def main() -> None:
                          args.repeats)
         floor = median_of(lambda: cpu_ms_per_probe_floor(server.port, args.trunks, args.rounds),
                           args.repeats)
-    print(f"SIP OPTIONS, {args.trunks} UDP trunks x {args.rounds} rounds, median of {args.repeats}:")
+    print(f"SIP OPTIONS, {args.trunks} UDP trunks x {args.rounds} rounds, "
+          f"median of {args.repeats}:")
     print(f"  SipTrunkCollector   {ours:.3f} ms CPU per probe")
     print(f"  bare socket loop    {floor:.3f} ms CPU per probe")
     print(f"  ratio               {ours / floor:.2f}x")

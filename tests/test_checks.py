@@ -192,5 +192,6 @@ def test_icmp_ping_or_not_supported(caplog):
     else:
         assert first == {"supported": 0.0}, "not permitted is not the same as down"
         assert second == {"supported": 0.0}
-        warnings = [record for record in caplog.records if "ping_group_range" in record.getMessage()]
+        warnings = [record for record in caplog.records
+                    if "ping_group_range" in record.getMessage()]
         assert len(warnings) == 1, "the warning is logged once, not every poll"

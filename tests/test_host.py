@@ -73,7 +73,8 @@ def test_disks_match_df(readings):
         assert abs(math.ceil(disk.fields["used_percent"]) - row["capacity"]) <= 1
         assert disk.tags["fstype"]
         assert disk.tags["mode"] in ("rw", "ro")
-        assert disk.fields["inodes_used"] == disk.fields["inodes_total"] - disk.fields["inodes_free"]
+        inodes_used = disk.fields["inodes_total"] - disk.fields["inodes_free"]
+        assert disk.fields["inodes_used"] == inodes_used
     assert compared >= 1
     assert "/" in {disk.tags["path"] for disk in disks}
 
@@ -139,7 +140,8 @@ def test_net_and_diskio_counters_match_proc():
 
     readings = poll(HostConfig(id="test-host", count_processes=False))
 
-    nets = {reading.tags["interface"]: reading.fields for reading in by_measurement(readings, "net")}
+    nets = {reading.tags["interface"]: reading.fields
+            for reading in by_measurement(readings, "net")}
     assert "lo" not in nets, "loopback is left out unless listed"
     assert set(nets) == set(before_net) - {"lo"}
     for interface, fields in nets.items():
@@ -171,7 +173,8 @@ def test_required_processes():
         sleeper.terminate()
         sleeper.wait()
 
-    lookups = {reading.tags["name"]: reading for reading in by_measurement(readings, "procstat_lookup")}
+    lookups = {reading.tags["name"]: reading
+               for reading in by_measurement(readings, "procstat_lookup")}
     assert lookups["sleep-3017"].fields["pid_count"] == 1.0
     assert lookups["sleep-3017"].fields["running"] == 1.0
     assert lookups["sleep-3017"].tags["pattern"] == r"^sleep 3017\.25$"

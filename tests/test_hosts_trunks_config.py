@@ -132,7 +132,8 @@ def test_bad_checks_and_host_fields():
                for problem in problems)
     assert any("pattern '(unclosed' 不是有效的正则表达式" in problem for problem in problems)
 
-    disks = problems_of("site: s\nhosts:\n  - id: h\n    disks: [data, /]\n    exclude_disks: [/]\n")
+    disks = problems_of(
+        "site: s\nhosts:\n  - id: h\n    disks: [data, /]\n    exclude_disks: [/]\n")
     assert len(disks) == 1
     assert "挂载点 ['/'] 同时出现在 disks 和 exclude_disks 中" in disks[0]
     relative = problems_of("site: s\nhosts:\n  - id: h\n    disks: [data]\n")

@@ -338,7 +338,7 @@ def test_reply_from_another_port_ignored():
 
 
 def test_udp_retransmission_timers():
-    """With T1=0.1 s and a 2 s timeout, sends fall at 0, 0.1, 0.3, 0.7 and 1.5 s (RFC 3261 17.1.2.2)."""
+    """T1=0.1 s, 2 s timeout: sends at 0, 0.1, 0.3, 0.7 and 1.5 s (RFC 3261 17.1.2.2)."""
 
     async def scenario():
         peer, port = await start_peer(lambda peer, data, addr: None)

@@ -36,24 +36,28 @@ class CheckConfig(StrictModel):
     @model_validator(mode="after")
     def _check_target(self) -> CheckConfig:
         if self.timeout > self.interval:
-            raise ValueError(f"timeout（{self.timeout:g} 秒）不能大于 interval（{self.interval:g} 秒）")
+            raise ValueError(
+                f"timeout（{self.timeout:g} 秒）不能大于 interval（{self.interval:g} 秒）")
         if self.kind == "tcp":
             self.tcp_address()
         if self.kind == "http":
             parts = urlsplit(self.target)
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(f"http 检查的 target 必须是 http:// 或 https:// 开头的 URL，当前为 {self.target!r}")
+                raise ValueError(
+                    f"http 检查的 target 必须是 http:// 或 https:// 开头的 URL，当前为 {self.target!r}")
         if self.kind != "http" and (self.expected_status or self.ca_path):
             raise ValueError("expected_status 和 ca_path 只适用于 kind: http")
         if self.kind == "icmp" and (":" in self.target and not self.target.count(":") > 1):
-            raise ValueError(f"icmp 检查的 target 只写主机名或地址，不带端口，当前为 {self.target!r}")
+            raise ValueError(
+                f"icmp 检查的 target 只写主机名或地址，不带端口，当前为 {self.target!r}")
         return self
 
     def tcp_address(self) -> tuple[str, int]:
         """Split `host:port` (or `[v6]:port`) into host and port."""
         host, colon, port = self.target.rpartition(":")
         if not colon or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-            raise ValueError(f"tcp 检查的 target 必须写成 主机:端口，例如 10.0.0.5:5432，当前为 {self.target!r}")
+            raise ValueError(
+                f"tcp 检查的 target 必须写成 主机:端口，例如 10.0.0.5:5432，当前为 {self.target!r}")
         return host.strip("[]"), int(port)
 
     @property

@@ -96,8 +96,13 @@ def memory_fields() -> Fields:
 
 def swap_fields() -> Fields:
     swap = psutil.swap_memory()
-    fields: Fields = {"total": float(swap.total), "used": float(swap.used), "free": float(swap.free),
-                      "in": float(swap.sin), "out": float(swap.sout)}
+    fields: Fields = {
+        "total": float(swap.total),
+        "used": float(swap.used),
+        "free": float(swap.free),
+        "in": float(swap.sin),
+        "out": float(swap.sout),
+    }
     if swap.total:
         fields["used_percent"] = 100.0 * swap.used / swap.total
     return fields
@@ -132,7 +137,8 @@ def disk_readings(host: HostConfig, tags: dict[str, str], time_ns: int) -> list[
             "inodes_used": float(inodes.f_files - inodes.f_ffree),
         }
         if inodes.f_files:
-            fields["inodes_used_percent"] = 100.0 * (inodes.f_files - inodes.f_ffree) / inodes.f_files
+            inodes_used = inodes.f_files - inodes.f_ffree
+            fields["inodes_used_percent"] = 100.0 * inodes_used / inodes.f_files
         disk_tags = {**tags, "path": path, "device": partition.device.removeprefix("/dev/"),
                      "fstype": partition.fstype,
                      "mode": "ro" if "ro" in partition.opts.split(",") else "rw"}

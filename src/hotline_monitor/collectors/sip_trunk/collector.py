@@ -74,7 +74,8 @@ class SipTrunkCollector:
                 raise DeviceUnreachable(f"UDP socket towards {peer[0]}:{peer[1]} failed: {err}"
                                         ) from err
         server_name = self.trunk.tls_server_name or self.trunk.host
-        return await stream_probe(peer, self._build, self.trunk.timeout, self._tls, server_name)
+        return await stream_probe(self.trunk.id, peer, self._build, self.trunk.timeout,
+                                  self._tls, server_name)
 
     async def close(self) -> None:
         if self._udp is not None:

@@ -13,7 +13,8 @@ USER_AGENT = "hotline-monitor"
 
 _STATUS_LINE = re.compile(r"^SIP/2\.0\s+(\d{3})\s*(.*)$")
 # Compact header forms of RFC 3261 section 7.3.3 that a response may use.
-_COMPACT = {"v": "via", "i": "call-id", "l": "content-length", "f": "from", "t": "to", "m": "contact"}
+_COMPACT = {"v": "via", "i": "call-id", "l": "content-length", "f": "from", "t": "to",
+            "m": "contact"}
 
 
 @dataclass(slots=True, frozen=True)
@@ -87,7 +88,7 @@ def build_options(
         f"To: <{request_uri}>",
         f"Call-ID: {call_id}",
         f"CSeq: {cseq} OPTIONS",
-        f"Contact: <sip:{from_uri.split(':', 1)[1].split('@')[0]}@{via_host}:{local_port}"
+        f"Contact: <sip:{_user_part(from_uri)}@{via_host}:{local_port}"
         f";transport={transport.lower()}>",
         "Accept: application/sdp",
         f"User-Agent: {USER_AGENT}",
@@ -95,6 +96,12 @@ def build_options(
     ]
     data = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
     return OptionsRequest(branch, call_id, cseq, data)
+
+
+def _user_part(uri: str) -> str:
+    """Return the user of a SIP URI (`sip:user@host`), or our user agent name when it has none."""
+    address = uri.split(":", 1)[1]
+    return address.split("@", 1)[0] if "@" in address else USER_AGENT
 
 
 def parse_response(data: bytes) -> SipResponse | None:

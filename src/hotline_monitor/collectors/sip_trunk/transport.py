@@ -201,8 +201,9 @@ def _local_address_towards(peer: tuple[str, int], family: int) -> str:
         return probe.getsockname()[0]
 
 
-async def stream_probe(peer: tuple[str, int], build: RequestFactory, timeout: float,
-                       tls: ssl.SSLContext | None, server_name: str | None) -> ProbeOutcome:
+async def stream_probe(trunk_id: str, peer: tuple[str, int], build: RequestFactory,
+                       timeout: float, tls: ssl.SSLContext | None, server_name: str | None
+                       ) -> ProbeOutcome:
     """Connect over TCP (or TLS), send one OPTIONS, read until its final response."""
     outcome = ProbeOutcome()
     try:
@@ -217,7 +218,7 @@ async def stream_probe(peer: tuple[str, int], build: RequestFactory, timeout: fl
                 writer.write(request.data)
                 await writer.drain()
                 outcome.transmissions = 1
-                outcome.response = await _read_final(reader, request, outcome)
+                outcome.response = await _read_final(trunk_id, reader, request, outcome)
                 outcome.rtt_ms = (time.perf_counter() - started) * 1000.0
             finally:
                 writer.close()
@@ -234,7 +235,7 @@ async def stream_probe(peer: tuple[str, int], build: RequestFactory, timeout: fl
     return outcome
 
 
-async def _read_final(reader: asyncio.StreamReader, request: OptionsRequest,
+async def _read_final(trunk_id: str, reader: asyncio.StreamReader, request: OptionsRequest,
                       outcome: ProbeOutcome) -> SipResponse:
     while True:
         head = await reader.readuntil(b"\r\n\r\n")
@@ -245,8 +246,8 @@ async def _read_final(reader: asyncio.StreamReader, request: OptionsRequest,
         response = parse_response(head)
         if response is None or not matches(response, request):
             outcome.ignored += 1
-            log.warning("stream reply not matching the pending OPTIONS ignored: %r",
-                        head[:80])
+            log.warning("trunk %s: reply not matching the pending OPTIONS ignored: %r",
+                        trunk_id, head[:80])
             continue
         if response.status_code >= 200:
             return response
