@@ -43,8 +43,8 @@ class CheckConfig(StrictModel):
         if self.kind == "http":
             parts = urlsplit(self.target)
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(
-                    f"http 检查的 target 必须是 http:// 或 https:// 开头的 URL，当前为 {self.target!r}")
+                raise ValueError(f"http 检查的 target 必须是 http:// 或 https:// 开头的 URL，"
+                                 f"当前为 {self.target!r}")
         if self.kind != "http" and (self.expected_status or self.ca_path):
             raise ValueError("expected_status 和 ca_path 只适用于 kind: http")
         if self.kind == "icmp" and (":" in self.target and not self.target.count(":") > 1):

@@ -19,7 +19,7 @@ class RequiredProcess(StrictModel):
     """A process that must be running: matched by name, or by a pattern on its command line."""
 
     name: Annotated[str, Field(min_length=1, max_length=64)]
-    """Process name as in /proc/PID/comm (at most 15 characters), or a label when `pattern` is set."""
+    """Process name as in /proc/PID/comm (at most 15 characters), or a label with `pattern`."""
     pattern: str | None = None
     """Regular expression searched in the full command line (like `pgrep -f`)."""
     min_count: Annotated[int, Field(ge=1, le=10_000)] = 1
