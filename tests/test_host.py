@@ -282,7 +282,7 @@ def test_disk_forecast_not_filling_and_window():
     for minute in range(0, 61, 10):
         fields = forecast.add("/", minute * 60.0, 100.0 - minute, 900.0 + minute)
     assert fields["fill_rate_bps"] == pytest.approx(-1.0 / 60.0)
-    assert "time_to_full_s" not in fields, "a shrinking disk is never full"
+    assert fields["time_to_full_s"] == 365 * 86400.0, "a shrinking disk reads as the one-year cap"
 
     # Samples older than the window are dropped: after an hour of steady
     # growth, the earlier shrinking no longer counts.

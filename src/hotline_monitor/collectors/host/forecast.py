@@ -11,6 +11,14 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+TIME_TO_FULL_CAP_S = 365 * 86400.0
+"""Projections beyond a year, and disks that are not filling at all, read as one year.
+
+A disk that stops filling has a known state, "not full within the horizon",
+and writing it lets a "disk full soon" alert resolve; leaving the field out
+would keep the alert's last state.
+"""
+
 
 @dataclass(slots=True)
 class _Samples:
@@ -26,11 +34,7 @@ class FillForecast:
         self._series: dict[str, _Samples] = {}
 
     def add(self, path: str, time_s: float, used: float, free: float) -> dict[str, float]:
-        """Record one sample; return forecast fields (fill_rate_bps, time_to_full_s) once known.
-
-        `time_to_full_s` is left out while the disk is not filling, because
-        "never" has no number.
-        """
+        """Record one sample; return forecast fields (fill_rate_bps, time_to_full_s) once known."""
         samples = self._series.setdefault(path, _Samples()).points
         samples.append((time_s, used))
         while samples and samples[0][0] < time_s - self.window:
@@ -39,10 +43,8 @@ class FillForecast:
             return {}
 
         rate = _slope(samples)
-        fields = {"fill_rate_bps": rate}
-        if rate > 0:
-            fields["time_to_full_s"] = free / rate
-        return fields
+        time_to_full = free / rate if rate > 0 else TIME_TO_FULL_CAP_S
+        return {"fill_rate_bps": rate, "time_to_full_s": min(time_to_full, TIME_TO_FULL_CAP_S)}
 
     def forget_except(self, paths: set[str]) -> None:
         """Drop the history of mount points that are gone (unmounted disks)."""
