@@ -27,6 +27,21 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 RECORDINGS = REPO_ROOT.parent / "shared" / "recordings"
 
 
+def _recordings_candidates() -> list[Path]:
+    """../shared/recordings beside this clone, or beside the main clone of a git worktree."""
+    candidates = [RECORDINGS]
+    if os.environ.get("HOTLINE_RECORDINGS"):
+        candidates.insert(0, Path(os.environ["HOTLINE_RECORDINGS"]))
+    try:
+        common = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--git-common-dir"],
+                                capture_output=True, text=True, timeout=5, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return candidates
+    common_dir = (REPO_ROOT / common.strip()).resolve()
+    candidates.append(common_dir.parent.parent / "shared" / "recordings")
+    return candidates
+
+
 def require_binary(name: str, package: str) -> str:
     """Return the binary's path, or skip the test naming the package to install."""
     for candidate in (shutil.which(name), f"/usr/sbin/{name}", f"/usr/lib/nut/{name}"):
@@ -37,9 +52,10 @@ def require_binary(name: str, package: str) -> str:
 
 def recordings_dir() -> Path:
     """Return the shared UPS recordings folder, or skip when this clone has none."""
-    if not RECORDINGS.is_dir():
-        pytest.skip(f"UPS recordings not found at {RECORDINGS} (a user's clone has no ../shared)")
-    return RECORDINGS
+    for candidate in _recordings_candidates():
+        if candidate.is_dir():
+            return candidate
+    pytest.skip(f"UPS recordings not found at {RECORDINGS} (a user's clone has no ../shared)")
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:

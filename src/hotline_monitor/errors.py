@@ -5,9 +5,12 @@
     ├── CollectorError         a poll failed
     │   ├── DeviceUnreachable  timeout or refused connection: retry next poll
     │   └── DeviceAuthError    wrong community or credentials: retrying will not help
-    └── SinkError              a write to a sink failed
-        ├── SinkUnavailable    the server is away or overloaded: retry later
-        └── SinkRejected       the server refuses the data for good (HTTP 4xx)
+    ├── SinkError              a write to a sink failed
+    │   ├── SinkUnavailable    the server is away or overloaded: retry later
+    │   └── SinkRejected       the server refuses the data for good (HTTP 4xx)
+    └── DeliveryError          a message could not be handed to a provider
+        ├── DeliveryRetry      rate limit, timeout, 5xx: try the same channel later
+        └── DeliveryRejected   invalid key, invalid number: the channel will not take it
 
 Errors from pysnmp, pymodbus, httpx and influxdb-client are translated into
 these at the library boundary. Messages shown to people are Chinese.
@@ -53,4 +56,34 @@ class SinkRejected(SinkError):
 
     def __init__(self, message: str, status: int | None = None) -> None:
         self.status = status
+        super().__init__(message)
+
+
+class DeliveryError(HotlineError):
+    """A channel could not deliver a message; the text is Chinese and free of secrets."""
+
+
+class DeliveryRetry(DeliveryError):
+    """The provider may accept the message later (rate limit, timeout, HTTP 5xx).
+
+    `outcome_unknown` is set when the request may have reached the provider
+    (a read timeout, a dropped connection, a 5xx), so a retry is marked 重发.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None,
+                 outcome_unknown: bool = False) -> None:
+        self.retry_after = retry_after
+        self.outcome_unknown = outcome_unknown
+        super().__init__(message)
+
+
+class DeliveryRejected(DeliveryError):
+    """The provider refuses the message for good; the fallback channel takes over.
+
+    `operator_alert` is set when the channel itself is broken (an invalid robot
+    key or SDK key), so the operator is told through another channel.
+    """
+
+    def __init__(self, message: str, operator_alert: bool = False) -> None:
+        self.operator_alert = operator_alert
         super().__init__(message)

@@ -213,6 +213,29 @@ def _check_duplicate_ids(data: dict[str, Any], problems: _Problems) -> None:
                 first_seen[item["id"]] = index
 
 
+def _without_union_tags(location: KeyPath, data: Any) -> KeyPath:
+    """Drop the `type` tag pydantic puts in the path of a tagged union member.
+
+    `channels.mail.email.from_address` becomes `channels.mail.from_address`.
+    """
+    kept: list[str | int] = []
+    node = data
+    for part in location:
+        if isinstance(node, dict) and part not in node and node.get("type") == part:
+            continue
+        kept.append(part)
+        node = _child(node, part)
+    return tuple(kept)
+
+
+def _child(node: Any, part: str | int) -> Any:
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return None
+
+
 def parse_config(text: str, path: Path) -> Config:
     """Validate configuration text; raise ConfigError listing every problem."""
     file_name = path.name
@@ -246,7 +269,7 @@ def parse_config(text: str, path: Path) -> Config:
         config = Config.model_validate(data, context={"base_dir": path.parent})
     except ValidationError as err:
         for error in err.errors():
-            problems.add(tuple(error["loc"]), _describe_error(error))
+            problems.add(_without_union_tags(tuple(error["loc"]), data), _describe_error(error))
 
     problems.raise_if_any()
     assert config is not None

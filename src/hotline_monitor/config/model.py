@@ -11,7 +11,14 @@ import socket
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from hotline_monitor.collectors.checks.config import CheckConfig
 from hotline_monitor.collectors.host.config import HostConfig
@@ -19,6 +26,7 @@ from hotline_monitor.collectors.sip_trunk.config import SipTrunkConfig
 from hotline_monitor.collectors.snmp_traps.config import TrapsConfig
 from hotline_monitor.collectors.ups_modbus.config import ModbusTarget
 from hotline_monitor.config.types import Duration, Identifier, Interval, StrictModel
+from hotline_monitor.notify.config import ChannelConfig, NotifyConfig, channel_reference_problems
 
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
 
@@ -46,6 +54,14 @@ class SnmpTarget(StrictModel):
     max_repetitions: Annotated[int, Field(ge=1, le=100)] = 25
     profile: str | None = None
     """Vendor profile name; matched from sysObjectID and identity when not set."""
+
+    @model_validator(mode="after")
+    def _check_profile(self) -> SnmpTarget:
+        from hotline_monitor.collectors.ups_snmp.profiles import PROFILES
+
+        if self.profile is not None and self.profile not in PROFILES:
+            raise ValueError(f"未知的厂商配置 profile {self.profile!r}，可选：{', '.join(PROFILES)}")
+        return self
 
     @model_validator(mode="after")
     def _check_v3(self) -> SnmpTarget:
@@ -161,6 +177,17 @@ class Config(StrictModel):
     hosts: Annotated[list[HostConfig], AfterValidator(_one_local_host)] = []
     checks: list[CheckConfig] = []
     sip_trunks: list[SipTrunkConfig] = []
+    notify: NotifyConfig = NotifyConfig()
+    channels: dict[Identifier, ChannelConfig] = {}
+
+    @field_validator("channels")
+    @classmethod
+    def _check_channel_references(cls, channels: dict, info: ValidationInfo) -> dict:
+        # `notify` is declared first, so it is validated and available here.
+        problems = channel_reference_problems(channels, info.data.get("notify", NotifyConfig()))
+        if problems:
+            raise ValueError("；".join(problems))
+        return channels
 
     def ups_by_id(self, ups_id: str) -> UpsConfig | None:
         return next((ups for ups in self.ups if ups.id == ups_id), None)

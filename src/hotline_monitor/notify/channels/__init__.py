@@ -1,0 +1,1 @@
+"""Providers that carry a message to people: WeCom, SMS, e-mail, console."""
