@@ -451,3 +451,78 @@ def _sip_request(host: str, port: int, user: str, headers: dict[str, str]) -> by
             return sock.recvfrom(65535)[0]
         except TimeoutError:
             return b""
+
+
+class RestartableInflux(InfluxServer):
+    """An InfluxDB 1.x whose process can be stopped and started again on the same data."""
+
+    def __init__(self, url: str, database: str, command: list[str], log_path: Path) -> None:
+        super().__init__(url, database)
+        self.command = command
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log_file:
+            self.process = subprocess.Popen(self.command, stdout=log_file, stderr=log_file)
+        wait_for(lambda: urllib.request.urlopen(f"{self.url}/ping", timeout=1).status == 204, 30,
+                 "influxd")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+            self.process = None
+
+    def create_database(self, name: str) -> None:
+        request = urllib.request.Request(
+            f"{self.url}/query", data=urllib.parse.urlencode({"q": f'CREATE DATABASE "{name}"'}).encode()
+        )
+        urllib.request.urlopen(request, timeout=10).read()
+
+
+@contextlib.contextmanager
+def influxdb_v1_restartable(database: str = "hotline") -> Iterator[RestartableInflux]:
+    """Like `influxdb_v1`, but the test may `stop()` and `start()` the server (same port and data)."""
+    binary = require_binary("influxd", "influxdb")
+    base = Path(tempfile.mkdtemp(prefix="influxd-"))
+    http_port = free_port()
+    rpc_port = free_port()
+    (base / "influxdb.conf").write_text(
+        f"""
+reporting-disabled = true
+bind-address = "127.0.0.1:{rpc_port}"
+[meta]
+  dir = "{base}/meta"
+[data]
+  dir = "{base}/data"
+  wal-dir = "{base}/wal"
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:{http_port}"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+[continuous_queries]
+  enabled = false
+"""
+    )
+    server = RestartableInflux(f"http://127.0.0.1:{http_port}", database,
+                               [binary, "-config", str(base / "influxdb.conf")],
+                               base / "influxd.log")
+    try:
+        server.start()
+        server.create_database(database)
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def restart_mosquitto(broker: MqttBroker, down_s: float = 0.0) -> None:
+    """Stop the broker (it saves its persistence file on SIGTERM), wait, start it again."""
+    _stop(broker.process)
+    time.sleep(down_s)
+    broker.process = subprocess.Popen(["mosquitto", "-c", str(broker.config_path)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: socket.create_connection((broker.host, broker.port), timeout=0.5).close()
+             is None, 15, "mosquitto")

@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "run",
     "check_config",
     "notify",
+    "spool",
+    "hub",
 )
 
 

@@ -1,9 +1,13 @@
-"""The agent: polls every target on its schedule, writes readings, evaluates alerts.
+"""The agent: polls every target on its schedule, spools readings, evaluates alerts.
 
 APScheduler drives each target at its own interval. Each poll runs as its own
 asyncio job, so a slow device never delays the others; `max_instances=1`
 keeps polls of one device from overlapping, and `coalesce` turns runs missed
 while a poll was stuck into one run instead of a burst.
+
+Every reading is committed to the spool before its poll counts as done; the
+sender drains the spool to InfluxDB or the local store (role `all`, `hub`) or
+to the MQTT broker (role `agent`).
 """
 
 from __future__ import annotations
@@ -11,45 +15,88 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from hotline_monitor.agent.pages import AlertLogMessageSink
 from hotline_monitor.agent.poller import Poller
+from hotline_monitor.agent.sdnotify import SystemdNotifier
+from hotline_monitor.agent.sender import DrainResult, Sender
+from hotline_monitor.agent.sinks.base import Sink
 from hotline_monitor.agent.sinks.factory import build_sink
-from hotline_monitor.agent.writer import BufferedWriter
+from hotline_monitor.agent.spool import Spool
+from hotline_monitor.agent.spool_alerts import SpoolAlerts
 from hotline_monitor.alerting.crosscheck import CrossCheck
 from hotline_monitor.alerting.engine import AlertEngine
 from hotline_monitor.alerting.notify import AlertLog
 from hotline_monitor.collectors.base import Collector
 from hotline_monitor.collectors.registry import build_collectors
 from hotline_monitor.config.model import Config
+from hotline_monitor.notify.message import MessageSink
 from hotline_monitor.reading import Reading
 
 log = logging.getLogger(__name__)
 
-FLUSH_INTERVAL_S = 1.0
 SELF_REPORT_INTERVAL_S = 60.0
+HOUSEKEEPING_INTERVAL_S = 1.0
+# How long `run --once` waits for the broker before leaving readings spooled.
+ONCE_CONNECT_TIMEOUT_S = 10.0
+
+Job = tuple[Callable[[], object], float, str]
+
+
+def open_spool(config: Config) -> Spool:
+    return Spool(config.spool_path, config.spool.max_bytes, config.spool.max_rows,
+                 config.spool.synchronous)
+
+
+def build_destination(config: Config) -> Sink:
+    """Build the sink the spool drains to: the MQTT broker for role `agent`, else the database."""
+    if config.role == "agent":
+        from hotline_monitor.agent.mqtt.publisher import MqttPublisher
+
+        assert config.mqtt is not None  # the config model requires it for role agent
+        return MqttPublisher(config.mqtt, config.site, config.agent_id)
+    return build_sink(config)
 
 
 class Agent:
-    def __init__(self, config: Config, collectors: list[Collector] | None = None) -> None:
+    def __init__(self, config: Config, collectors: list[Collector] | None = None,
+                 message_sink: MessageSink | None = None) -> None:
         self.config = config
         config.state_dir.mkdir(parents=True, exist_ok=True)
         self.pollers = [
             Poller(collector, config.site, config.agent_id)
             for collector in (collectors if collectors is not None else build_collectors(config))
         ]
-        self.sink = build_sink(config)
-        batch_size = config.influxdb.batch_size if config.influxdb else 5000
-        self.writer = BufferedWriter(self.sink, batch_size=batch_size)
         self.alert_log = AlertLog(config.state_dir / "alerts.jsonl", console=config.alerting.console)
+        self.message_sink = message_sink or AlertLogMessageSink(self.alert_log)
         self.engine = AlertEngine(config, self.alert_log) if config.role != "agent" else None
         crosscheck = CrossCheck(config, self.alert_log.send)
         self.crosscheck = crosscheck if crosscheck.active and config.role != "agent" else None
+
+        self.spool = open_spool(config)
+        self.spool_alerts = SpoolAlerts(self.spool, self.alert_log, config.agent_id)
+        self.sink = build_destination(config)
+        batch_size = config.spool.batch_size or (
+            config.influxdb.batch_size if config.influxdb else 5000)
+        self.sender = Sender(self.spool, self.sink, batch_size, config.spool.flush_interval,
+                             config.spool.retry_max, on_quarantine=self.spool_alerts.quarantined)
+        self.systemd = SystemdNotifier()
+        self.extra_jobs: list[Job] = []
+        """Periodic jobs added by the hub or the MQTT publisher: (function, seconds, id)."""
+        self.started = time.monotonic()
+
         self.invalid_values = 0
         self._poll_ms_total = 0.0
         self._polls_since_report = 0
+        self._setup_publisher()
+
+    @property
+    def targets(self) -> list[str]:
+        return [poller.collector.target for poller in self.pollers]
 
     async def poll_target(self, poller: Poller) -> None:
         started = time.perf_counter()
@@ -63,7 +110,7 @@ class Agent:
         self.submit(result.readings)
 
     def submit(self, readings: list[Reading]) -> None:
-        """Hand readings to storage and to the alerting engine."""
+        """Commit readings to the spool, then hand them to the alerting engine."""
         self.store(readings)
         if self.engine is not None:
             self.engine.observe(readings)
@@ -71,14 +118,17 @@ class Agent:
             self.crosscheck.observe(readings)
 
     def store(self, readings: list[Reading]) -> None:
-        """Hand readings to storage only."""
-        self.writer.add([reading.to_line() for reading in readings])
+        """Commit readings to the spool only."""
+        dropped = self.spool.append([reading.to_line() for reading in readings])
+        if dropped:
+            self.spool_alerts.dropped(dropped)
 
     def self_reading(self) -> Reading:
         polls = self._polls_since_report
         fields: dict[str, float | str] = {
-            "spool_rows": float(self.writer.pending),
-            "dropped": float(self.writer.dropped + self.writer.rejected),
+            "spool_rows": float(self.spool.rows),
+            "spool_bytes": float(self.spool.bytes),
+            "dropped": float(self.spool.dropped),
             "invalid_values": float(self.invalid_values),
             "errors": float(sum(poller.errors for poller in self.pollers)),
         }
@@ -88,18 +138,70 @@ class Agent:
         self._polls_since_report = 0
         return Reading("agent", {"site": self.config.site, "agent": self.config.agent_id}, fields)
 
+    async def drain(self) -> DrainResult:
+        """Send everything spooled now (used by `run --once` and `spool replay`)."""
+        if hasattr(self.sink, "wait_connected"):
+            await self.sink.wait_connected(ONCE_CONNECT_TIMEOUT_S)
+        result = await self.sender.drain()
+        self.spool_alerts.check_resolved()
+        return result
+
     async def run_once(self) -> int:
-        """Poll every target once, flush, evaluate alerts; return the exit code."""
+        """Poll every target once, drain the spool, evaluate alerts; return the exit code."""
         await asyncio.gather(*(self.poll_target(poller) for poller in self.pollers))
         self.submit([self.self_reading()])
-        flushed = await self.writer.flush()
+        result = await self.drain()
         await self.close()
-        if not flushed:
-            log.error("readings could not be written to %s", self.sink.name)
-        return 0 if flushed else 1
+        if not result.ok:
+            log.error("readings could not be written to %s; %d stay in the spool %s: %s",
+                      self.sink.name, self.spool.rows, self.spool.path, result.error)
+        return 0 if result.ok else 1
 
     async def run_forever(self, stop: asyncio.Event) -> int:
         scheduler = AsyncIOScheduler(timezone="UTC")
+        self._schedule_polls(scheduler)
+        scheduler.add_job(lambda: self.submit([self.self_reading()]), "interval",
+                          seconds=SELF_REPORT_INTERVAL_S, id="self-report")
+        scheduler.add_job(self.spool_alerts.check_resolved, "interval",
+                          seconds=HOUSEKEEPING_INTERVAL_S, id="spool-alerts")
+        if self.systemd.watchdog_interval_s:
+            scheduler.add_job(self.systemd.watchdog, "interval",
+                              seconds=self.systemd.watchdog_interval_s, id="systemd-watchdog")
+        for function, seconds, job_id in self.extra_jobs:
+            scheduler.add_job(function, "interval", seconds=seconds, id=job_id,
+                              max_instances=1, coalesce=True)
+        if hasattr(self.sink, "start"):
+            self.sink.start()
+        traps = None
+        if self.config.traps is not None:
+            from hotline_monitor.agent.traps import TrapService
+
+            traps = TrapService(self, self.config.traps)
+            await traps.start()
+        scheduler.start()
+        sender_task = asyncio.create_task(self.sender.run(stop), name="spool-sender")
+        log.info("%s started: site %s, %d targets, spool %s (%d readings waiting), sending to %s",
+                 self.config.role, self.config.site, len(self.pollers), self.spool.path,
+                 self.spool.rows, self.sink.name)
+        self.systemd.ready(f"{len(self.pollers)} targets")
+
+        await stop.wait()
+        self.systemd.stopping()
+        scheduler.shutdown(wait=False)
+        if traps is not None:
+            await traps.close()
+        await sender_task
+        log.info("%s stopping: a last drain of %d spooled readings", self.config.role,
+                 self.spool.rows)
+        result = await self.sender.drain()
+        if not result.ok:
+            # Nothing is lost: the spool is on disk and the next start sends it.
+            log.warning("%s stopped with %d readings still spooled in %s; they are sent at the next start",
+                        self.config.role, self.spool.rows, self.config.spool_path)
+        await self.close()
+        return 0
+
+    def _schedule_polls(self, scheduler: AsyncIOScheduler) -> None:
         start = datetime.now().astimezone()
         for index, poller in enumerate(self.pollers):
             interval = poller.collector.interval
@@ -115,30 +217,29 @@ class Agent:
                 misfire_grace_time=max(1, int(interval)),
                 id=f"poll:{poller.collector.kind}:{poller.collector.target}",
             )
-        scheduler.add_job(self.writer.flush, "interval", seconds=FLUSH_INTERVAL_S,
-                          max_instances=1, coalesce=True, id="flush")
-        scheduler.add_job(lambda: self.submit([self.self_reading()]), "interval",
-                          seconds=SELF_REPORT_INTERVAL_S, id="self-report")
-        traps = None
-        if self.config.traps is not None:
-            from hotline_monitor.agent.traps import TrapService
 
-            traps = TrapService(self, self.config.traps)
-            await traps.start()
-        scheduler.start()
-        log.info("agent started: site %s, %d targets, writing to %s", self.config.site,
-                 len(self.pollers), self.sink.name)
+    def _setup_publisher(self) -> None:
+        """For role `agent`: publish status and heartbeat, and page when the hub is silent."""
+        if self.config.role != "agent" or self.config.mqtt is None:
+            return
+        from hotline_monitor.agent.mqtt.liveness import HubSilence
 
-        await stop.wait()
-        scheduler.shutdown(wait=False)
-        if traps is not None:
-            await traps.close()
-        log.info("agent stopping: flushing %d pending readings", self.writer.pending)
-        flushed = await self.writer.flush()
-        await self.close()
-        return 0 if flushed else 1
+        publisher = self.sink
+        publisher.targets = lambda: self.targets
+        silence = HubSilence(self.config.site, self.config.agent_id,
+                             self.config.mqtt.hub_silent_after, self.config.mqtt.page_channels)
+
+        def check_hub() -> None:
+            page = silence.check(publisher.hub_silent_for(self.started, time.monotonic()))
+            if page is not None:
+                self.message_sink.enqueue(page)
+
+        self.extra_jobs.append((publisher.publish_heartbeat,
+                                self.config.mqtt.heartbeat_interval, "mqtt-heartbeat"))
+        self.extra_jobs.append((check_hub, 1.0, "hub-silence"))
 
     async def close(self) -> None:
         for poller in self.pollers:
             await poller.collector.close()
         await self.sink.close()
+        self.spool.close()

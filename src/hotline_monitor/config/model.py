@@ -20,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from hotline_monitor.agent.mqtt.config import MqttConfig
+from hotline_monitor.agent.spool_config import SpoolConfig
 from hotline_monitor.collectors.checks.config import CheckConfig
 from hotline_monitor.collectors.host.config import HostConfig
 from hotline_monitor.collectors.sip_trunk.config import SipTrunkConfig
@@ -179,6 +181,8 @@ class Config(StrictModel):
     sip_trunks: list[SipTrunkConfig] = []
     notify: NotifyConfig = NotifyConfig()
     channels: dict[Identifier, ChannelConfig] = {}
+    spool: SpoolConfig = SpoolConfig()
+    mqtt: MqttConfig | None = None
 
     @field_validator("channels")
     @classmethod
@@ -188,6 +192,17 @@ class Config(StrictModel):
         if problems:
             raise ValueError("；".join(problems))
         return channels
+
+    @model_validator(mode="after")
+    def _check_role_needs_mqtt(self) -> Config:
+        if self.role in ("agent", "hub") and self.mqtt is None:
+            raise ValueError(f"role 为 {self.role} 时必须配置 mqtt（代理地址等）")
+        return self
+
+    @property
+    def spool_path(self) -> Path:
+        # A relative path is taken inside state_dir; an absolute one replaces it.
+        return self.state_dir / (self.spool.path or "spool.sqlite")
 
     def ups_by_id(self, ups_id: str) -> UpsConfig | None:
         return next((ups for ups in self.ups if ups.id == ups_id), None)

@@ -9,6 +9,7 @@ import signal
 from hotline_monitor.agent.cli_support import setup_logging_for
 from hotline_monitor.agent.runner import Agent
 from hotline_monitor.config import load_config
+from hotline_monitor.errors import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,6 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    if config.role == "hub":
+        raise ConfigError([f"{args.config}: role: 监控中心（role: hub）请用 hotline-monitor hub -c FILE 运行"])
     setup_logging_for(config, args)
     agent = Agent(config)
     if args.once:
