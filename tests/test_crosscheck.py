@@ -126,7 +126,9 @@ def test_agent_raises_mismatch_from_real_modbus_polls(tmp_path):
     asyncio.run(scenario())
     events = [json.loads(line) for line in
               (tmp_path / "state" / "alerts.jsonl").read_text(encoding="utf-8").splitlines()]
-    mismatches = [event for event in events if event["rule"].startswith("ups_data_mismatch")]
-    assert sorted(event["rule"] for event in mismatches) == [
-        "ups_data_mismatch.on_battery", "ups_data_mismatch.output_source"]
-    assert all("数据不一致" in event["text"] for event in mismatches)
+    # Each message lists the alerts whose state it announces.
+    rules = sorted(change["rule"] for event in events for change in event["context"]["alerts"]
+                   if change["rule"].startswith("ups_data_mismatch"))
+    assert rules == ["ups_data_mismatch.on_battery", "ups_data_mismatch.output_source"]
+    assert all("数据不一致" in event["text"] for event in events
+               if any(c["rule"].startswith("ups_data_mismatch") for c in event["context"]["alerts"]))

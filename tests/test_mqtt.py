@@ -43,7 +43,22 @@ def alerts_of(state_dir: Path) -> list[dict]:
     path = state_dir / "alerts.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return alert_changes(records)
+
+
+def alert_changes(records: list[dict]) -> list[dict]:
+    """Flatten `alerts.jsonl` messages into one entry per alert whose state a message announces."""
+    changes = []
+    for record in records:
+        context = record.get("context", {})
+        listed = context.get("alerts") or [{
+            "rule": context.get("rule", record["kind"]), "target": context.get("target", ""),
+            "state": "resolved" if record["kind"] == "recovery" else "firing"}]
+        for change in listed:
+            changes.append({**change, "severity": record["severity"],
+                            "text": f"{record['title']}\n{record['text']}"})
+    return changes
 
 
 def node_dir(tmp_path: Path, name: str) -> Path:

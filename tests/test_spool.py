@@ -202,7 +202,8 @@ def test_poisoned_batch_quarantines_one_point(tmp_path, influxdb):
     assert 'n="broken"' in quarantined[0].line
     assert "field type conflict" in quarantined[0].message
     assert spool.rows == 0
-    alerts = [json.loads(line) for line in (config.state_dir / "alerts.jsonl").read_text().splitlines()]
+    alerts = alert_changes(
+        [json.loads(line) for line in (config.state_dir / "alerts.jsonl").read_text().splitlines()])
     assert [alert["rule"] for alert in alerts] == ["spool_quarantine"]
     assert alerts[0]["severity"] == "warning"
 
@@ -231,7 +232,8 @@ def test_spool_fills_to_bound_and_alerts(tmp_path):
     lines = [line for _, line in spool.peek(1000)]
     # The first two polls (rows 1 to 200) went; the third poll's first seq reading is n=199.
     assert lines[0].startswith("seq,site=test-site,target=t1 n=199.0 ")
-    alerts = [json.loads(line) for line in (config.state_dir / "alerts.jsonl").read_text().splitlines()]
+    alerts = alert_changes(
+        [json.loads(line) for line in (config.state_dir / "alerts.jsonl").read_text().splitlines()])
     assert [(alert["rule"], alert["state"]) for alert in alerts] == [("spool_full", "firing")]
     assert "已丢弃" in alerts[0]["text"]
 
@@ -334,3 +336,17 @@ def test_replay_does_not_starve_polls(tmp_path, influxdb):
         "SELECT count(n) FROM seq WHERE target = 'backlog'")
     assert backlog[0]["values"][0][1] == 60_000
     assert stored_numbers(influxdb, database)[-1] == collector.next - 1
+
+
+def alert_changes(records: list[dict]) -> list[dict]:
+    """Flatten `alerts.jsonl` messages into one entry per alert whose state a message announces."""
+    changes = []
+    for record in records:
+        context = record.get("context", {})
+        listed = context.get("alerts") or [{
+            "rule": context.get("rule", record["kind"]), "target": context.get("target", ""),
+            "state": "resolved" if record["kind"] == "recovery" else "firing"}]
+        for change in listed:
+            changes.append({**change, "severity": record["severity"],
+                            "text": f"{record['title']}\n{record['text']}"})
+    return changes

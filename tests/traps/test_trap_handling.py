@@ -190,7 +190,9 @@ def alert_states(state_dir: Path) -> list[tuple[str, str]]:
     if not path.exists():
         return []
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    return [(record["rule"], record["state"]) for record in records]
+    # Each message lists the alerts whose state it announces.
+    return [(change["rule"], change["state"])
+            for record in records for change in record["context"]["alerts"]]
 
 
 def run_agent_with_trap(tmp_path: Path, answers: list[float], seconds: float) -> tuple[list[tuple[str, str]], float, int]:

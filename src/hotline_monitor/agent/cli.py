@@ -18,6 +18,7 @@ from hotline_monitor.errors import ConfigError
 COMMAND_MODULES = (
     "run",
     "check_config",
+    "alerts",
     "notify",
     "spool",
     "hub",

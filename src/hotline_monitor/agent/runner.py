@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from hotline_monitor.agent.pages import AlertLogMessageSink
+from hotline_monitor.agent.pages import recipients_for
 from hotline_monitor.agent.poller import Poller
 from hotline_monitor.agent.sdnotify import SystemdNotifier
 from hotline_monitor.agent.sender import DrainResult, Sender
@@ -28,9 +28,10 @@ from hotline_monitor.agent.sinks.base import Sink
 from hotline_monitor.agent.sinks.factory import build_sink
 from hotline_monitor.agent.spool import Spool
 from hotline_monitor.agent.spool_alerts import SpoolAlerts
+from hotline_monitor.alerting.ack_server import AckServer, parse_listen
 from hotline_monitor.alerting.crosscheck import CrossCheck
 from hotline_monitor.alerting.engine import AlertEngine
-from hotline_monitor.alerting.notify import AlertLog
+from hotline_monitor.alerting.notify import AlertRouter, ConsoleSink
 from hotline_monitor.collectors.base import Collector
 from hotline_monitor.collectors.registry import build_collectors
 from hotline_monitor.config.model import Config
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 
 SELF_REPORT_INTERVAL_S = 60.0
 HOUSEKEEPING_INTERVAL_S = 1.0
+ALERT_TICK_INTERVAL_S = 1.0
+# How long `run --once` waits for the channels to deliver what the run enqueued.
+ONCE_DELIVERY_TIMEOUT_S = 10.0
 # How long `run --once` waits for the broker before leaving readings spooled.
 ONCE_CONNECT_TIMEOUT_S = 10.0
 
@@ -71,11 +75,23 @@ class Agent:
             Poller(collector, config.site, config.agent_id)
             for collector in (collectors if collectors is not None else build_collectors(config))
         ]
-        self.alert_log = AlertLog(config.state_dir / "alerts.jsonl", console=config.alerting.console)
-        self.message_sink = message_sink or AlertLogMessageSink(self.alert_log)
-        self.engine = AlertEngine(config, self.alert_log) if config.role != "agent" else None
+        self.notifier = None
+        if message_sink is None and config.channels:
+            from hotline_monitor.notify.service import build_notifier
+
+            self.notifier = build_notifier(config)
+            message_sink = self.notifier.outbox
+        self.message_sink = message_sink or ConsoleSink(config.state_dir / "alerts.jsonl",
+                                                        console=config.alerting.console)
+        # Readings the engine derives (service, alert_event) go to the spool only.
+        self.engine = (AlertEngine(config, self.message_sink, write=self.store)
+                       if config.role != "agent" else None)
+        # Alerts found outside the rules (spool, hub liveness, SNMP/Modbus
+        # disagreement) join the engine's state; without an engine they are sent as they come.
+        page_to = recipients_for(config.mqtt.page_channels) if config.mqtt else []
+        self.alert_log = AlertRouter(self.engine, self.message_sink, page_to)
         crosscheck = CrossCheck(config, self.alert_log.send)
-        self.crosscheck = crosscheck if crosscheck.active and config.role != "agent" else None
+        self.crosscheck = crosscheck if crosscheck.active and self.engine is not None else None
 
         self.spool = open_spool(config)
         self.spool_alerts = SpoolAlerts(self.spool, self.alert_log, config.agent_id)
@@ -123,6 +139,12 @@ class Agent:
         if dropped:
             self.spool_alerts.dropped(dropped)
 
+    async def _alert_tick(self) -> None:
+        # A coroutine, so that APScheduler runs it on the event loop's thread,
+        # the thread that owns the engine's SQLite connection.
+        if self.engine is not None:
+            self.engine.tick()
+
     def self_reading(self) -> Reading:
         polls = self._polls_since_report
         fields: dict[str, float | str] = {
@@ -150,7 +172,14 @@ class Agent:
         """Poll every target once, drain the spool, evaluate alerts; return the exit code."""
         await asyncio.gather(*(self.poll_target(poller) for poller in self.pollers))
         self.submit([self.self_reading()])
+        if self.engine is not None:
+            self.engine.tick()
         result = await self.drain()
+        if self.notifier is not None:
+            await self.notifier.start()
+            if not await self.notifier.drain(ONCE_DELIVERY_TIMEOUT_S):
+                log.warning("messages not yet delivered after %.0f s stay in the outbox for the next run",
+                            ONCE_DELIVERY_TIMEOUT_S)
         await self.close()
         if not result.ok:
             log.error("readings could not be written to %s; %d stay in the spool %s: %s",
@@ -167,6 +196,9 @@ class Agent:
         if self.systemd.watchdog_interval_s:
             scheduler.add_job(self.systemd.watchdog, "interval",
                               seconds=self.systemd.watchdog_interval_s, id="systemd-watchdog")
+        if self.engine is not None:
+            scheduler.add_job(self._alert_tick, "interval", seconds=ALERT_TICK_INTERVAL_S,
+                              max_instances=1, coalesce=True, id="alert-tick")
         for function, seconds, job_id in self.extra_jobs:
             scheduler.add_job(function, "interval", seconds=seconds, id=job_id,
                               max_instances=1, coalesce=True)
@@ -178,6 +210,9 @@ class Agent:
 
             traps = TrapService(self, self.config.traps)
             await traps.start()
+        if self.notifier is not None:
+            await self.notifier.start()
+        ack_server = await self._start_ack_server()
         scheduler.start()
         sender_task = asyncio.create_task(self.sender.run(stop), name="spool-sender")
         log.info("%s started: site %s, %d targets, spool %s (%d readings waiting), sending to %s",
@@ -190,6 +225,8 @@ class Agent:
         scheduler.shutdown(wait=False)
         if traps is not None:
             await traps.close()
+        if ack_server is not None:
+            await ack_server.close()
         await sender_task
         log.info("%s stopping: a last drain of %d spooled readings", self.config.role,
                  self.spool.rows)
@@ -199,7 +236,7 @@ class Agent:
             log.warning("%s stopped with %d readings still spooled in %s; they are sent at the next start",
                         self.config.role, self.spool.rows, self.config.spool_path)
         await self.close()
-        return 0
+        return 0 if result.ok else 1
 
     def _schedule_polls(self, scheduler: AsyncIOScheduler) -> None:
         start = datetime.now().astimezone()
@@ -238,8 +275,20 @@ class Agent:
                                 self.config.mqtt.heartbeat_interval, "mqtt-heartbeat"))
         self.extra_jobs.append((check_hub, 1.0, "hub-silence"))
 
+    async def _start_ack_server(self) -> AckServer | None:
+        alerting = self.config.alerting
+        if self.engine is None or not alerting.ack_listen or not alerting.ack_secret:
+            return None
+        server = AckServer(self.engine.store, alerting.ack_secret)
+        await server.start(*parse_listen(alerting.ack_listen))
+        return server
+
     async def close(self) -> None:
         for poller in self.pollers:
             await poller.collector.close()
         await self.sink.close()
         self.spool.close()
+        if self.engine is not None:
+            self.engine.close()
+        if self.notifier is not None:
+            await self.notifier.stop()

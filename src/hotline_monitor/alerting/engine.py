@@ -1,165 +1,248 @@
-"""The alerting engine: turns readings into firing and resolved alert messages.
+"""The alerting engine: readings in, alert state in SQLite, messages to a `MessageSink`.
 
-It sees readings and collector health; it never polls. Each alert fires once
-and resolves once with its duration. Alert state is kept in `alerts_state.json`
-in the state folder, so a restart (or the next `run --once`) does not repeat a
-message already sent.
+It sees readings and collector health; it never polls. `observe(readings)`
+evaluates the rules on each batch, `tick(now)` (called every second by the
+runner) evaluates what depends on time alone: absence, dates, escalation
+steps, repeats and the interruption clock. Both store every state change
+before any message is sent.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-from dataclasses import dataclass
-from pathlib import Path
+import time
+from collections.abc import Callable
+from typing import cast
 
-from hotline_monitor.alerting.notify import AlertLog, AlertMessage
-from hotline_monitor.alerting.ups_rules import UPS_RULES
+from hotline_monitor.alerting.config import AlertingConfig, RuleConfig, Severity
+from hotline_monitor.alerting.dispatch import NS, Dispatcher
+from hotline_monitor.alerting.forecast import BatteryForecast
+from hotline_monitor.alerting.interruption import (
+    InterruptionClock,
+    MaintenanceCheck,
+    never_in_maintenance,
+)
+from hotline_monitor.alerting.notify import AlertMessage, ConsoleSink
+from hotline_monitor.alerting.oncall import OncallConfig, address_kinds, defined_channels
+from hotline_monitor.alerting.rules import Event, EventKind, RuleEvaluator
+from hotline_monitor.alerting.store import AlertRow, AlertStore
+from hotline_monitor.alerting.texts import summary_text
+from hotline_monitor.alerting.ups_pack import active_rules
 from hotline_monitor.config.model import Config
-from hotline_monitor.reading import Reading, now_ns
-from hotline_monitor.timeutil import format_duration
+from hotline_monitor.notify.message import MessageSink
+from hotline_monitor.reading import Reading
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(slots=True)
-class _Firing:
-    severity: str
-    since_ns: int
-    text: str
+Clock = Callable[[], int]
+"""Returns the current UTC time in nanoseconds."""
 
 
 class AlertEngine:
-    def __init__(self, config: Config, alert_log: AlertLog) -> None:
+    """Evaluates rules, keeps alert state and hands due messages to the sink."""
+
+    def __init__(self, config: Config, sink: MessageSink | None = None, *,
+                 clock: Clock = time.time_ns,
+                 write: Callable[[list[Reading]], None] | None = None,
+                 is_in_maintenance: MaintenanceCheck = never_in_maintenance) -> None:
         self.config = config
-        self.alert_log = alert_log
-        self.state_path = config.state_dir / "alerts_state.json"
-        self.firing: dict[tuple[str, str], _Firing] = self._load_state()
-        self._failures: dict[str, int] = {}
-        self._names = {ups.id: ups.display_name for ups in config.ups}
+        self.alerting: AlertingConfig = config.alerting
+        self.clock = clock
+        self.write = write
+        self.sink = sink or ConsoleSink(config.state_dir / "alerts.jsonl",
+                                        console=self.alerting.console)
+        self.store = AlertStore(config.state_dir / "alerts.sqlite")
+        self.names = {ups.id: ups.display_name for ups in config.ups}
+        self.dual_path = {ups.id for ups in config.ups if ups.snmp and ups.modbus}
+        oncall: OncallConfig = config.oncall
 
-    def observe(self, readings: list[Reading]) -> list[AlertMessage]:
-        """Evaluate the rules on new readings; send and return the resulting messages."""
-        messages: list[AlertMessage] = []
+        forecast = self.alerting.forecast
+        self.evaluator = RuleEvaluator(
+            active_rules(self.alerting), self.alerting.flapping,
+            lambda: BatteryForecast(forecast.cutoff_pct, forecast.min_readings, forecast.min_span),
+            {ups.id: ups.battery_replace_due for ups in config.ups if ups.battery_replace_due},
+        )
+        self.dispatcher = Dispatcher(self.store, self.sink, self.alerting, oncall,
+                                     config.public_url, self.display_name)
+        kinds = address_kinds(oncall, defined_channels(config))
+        self.dispatcher.address_kinds = kinds
+        self.clock_of_interruption: InterruptionClock | None = None
+        if self.alerting.interruption and self.alerting.interruption.conditions:
+            self.clock_of_interruption = InterruptionClock(
+                self.alerting.interruption, config.site, self.store, self.sink, oncall,
+                is_in_maintenance)
+            self.clock_of_interruption.address_kinds = kinds
+        self._restore()
+
+    def display_name(self, target: str) -> str:
+        return self.names.get(target, target)
+
+    def observe(self, readings: list[Reading]) -> int:
+        """Evaluate the rules on new readings; return how many messages were sent."""
+        with self.store.lock:
+            return self._observe(readings)
+
+    def _observe(self, readings: list[Reading]) -> int:
+        now_ns = self.clock()
+        derived: list[Reading] = []
+        changed: set[str] = set()
         for reading in readings:
-            if reading.measurement == "ups":
-                messages += self._evaluate_ups(reading)
-            elif reading.measurement == "target" and reading.tags.get("kind", "").startswith("ups"):
-                messages += self._evaluate_reachability(reading)
+            for event in self.evaluator.evaluate(reading):
+                derived += self._apply(event)
+                changed.add(event.target)
+        if self.clock_of_interruption is not None:
+            derived += self.clock_of_interruption.observe(readings, now_ns)
+        self._write(derived)
+        if not changed:
+            return 0
+        return self.dispatcher.run(now_ns, changed)
 
-        for message in messages:
-            self.alert_log.send(message)
-        if messages:
-            self._save_state()
-        return messages
+    def tick(self, now: float | None = None) -> int:
+        """Evaluate time-based rules and send what is due; `now` in seconds (default: the clock)."""
+        with self.store.lock:
+            return self._tick(now)
 
-    def _evaluate_ups(self, reading: Reading) -> list[AlertMessage]:
-        ups_id = reading.tags.get("ups", "")
-        rules = self.config.alerting.ups
-        messages = []
-        for rule in UPS_RULES:
-            holds = rule.check(reading.fields, rules)
-            if holds is None:
+    def _tick(self, now: float | None = None) -> int:
+        now_ns = self.clock() if now is None else int(now * NS)
+        derived: list[Reading] = []
+        for event in self.evaluator.tick(now_ns / NS):
+            derived += self._apply(event)
+        if self.clock_of_interruption is not None:
+            self.clock_of_interruption.tick(now_ns)
+        self._write(derived)
+        return self.dispatcher.run(now_ns)
+
+    def post(self, message: AlertMessage) -> int:
+        """Take an alert found outside the rules, so it is stored, grouped and escalated alike."""
+        with self.store.lock:
+            return self._post(message)
+
+    def _post(self, message: AlertMessage) -> int:
+        name = self.display_name(message.target)
+        summary = message.text.removeprefix(f"{name}：")
+        # RuleConfig validates the severity string at run time.
+        severity = cast(Severity, message.severity)
+        rule = RuleConfig(name=message.rule, kind="state", severity=severity,
+                          field="external", equals=[1.0],
+                          summary=summary.replace("{", "{{").replace("}", "}}"))
+        kind: EventKind = "fire" if message.state == "firing" else "resolve"
+        event = Event(kind, rule, f"external:{message.rule}:{message.target}", message.target,
+                      message.time_ns / NS)
+        # No alert_event reading here: a full spool's own alert must not add
+        # a reading to that spool.
+        self._apply(event)
+        return self.dispatcher.run(self.clock(), {message.target})
+
+    def withdraw(self, target: str, fields: list[str], reason: str) -> int:
+        """Retract, without a recovery message, the alerts a target's `fields` raised.
+
+        Used when polls contradict what an SNMP trap claimed: the alert was a
+        false alarm, and those paged get one retraction message.
+        """
+        with self.store.lock:
+            return self._withdraw(target, fields, reason)
+
+    def _withdraw(self, target: str, fields: list[str], reason: str) -> int:
+        now_ns = self.clock()
+        rules = {rule.name for rule in self.evaluator.rules
+                 if rule.measurement == "ups" and rule.field in fields}
+        sent = 0
+        for alert in self.store.open_alerts():
+            if alert.target != target or alert.rule not in rules or alert.state == "pending":
                 continue
-            text = f"{self._names.get(ups_id, ups_id)}：{rule.describe(reading.fields, rules)}"
-            message = self._transition(rule.name, ups_id, rule.severity, holds, text,
-                                       reading.time_ns)
-            if message:
-                messages.append(message)
-        return messages
+            self.store.update_alert(alert.id, state="withdrawn", resolved_ns=now_ns)
+            self.evaluator.restore(alert.rule, alert.series, target, False, None)
+            log.warning("alert %s on %s withdrawn: %s", alert.rule, target, reason)
+            tags = {"site": self.config.site, "rule": alert.rule, "severity": alert.severity,
+                    "target": target}
+            self._write([Reading("alert_event", tags, {"state": "withdrawn", "message": reason},
+                                 now_ns)])
+            sent += self.dispatcher.withdraw(alert, reason, now_ns)
+        return sent + self.dispatcher.run(now_ns, {target})
 
-    def _evaluate_reachability(self, reading: Reading) -> list[AlertMessage]:
-        target = reading.tags.get("target", "")
-        up = reading.fields.get("up")
-        if up == 1.0:
-            self._failures[target] = 0
-        else:
-            self._failures[target] = self._failures.get(target, 0) + 1
-        threshold = self.config.alerting.ups.unreachable_after
-        holds = self._failures[target] >= threshold
-        if not holds and up != 1.0:
-            # Still counting failures: neither raise nor clear yet.
-            return []
-        name = self._names.get(target, target)
-        text = f"{name}：UPS 通信中断，连续 {self._failures[target]} 次轮询无应答"
-        message = self._transition("ups_unreachable", target, "critical", holds, text,
-                                   reading.time_ns)
-        return [message] if message else []
+    def acknowledge(self, group_id: int, by: str) -> bool:
+        with self.store.lock:
+            return self.store.acknowledge(group_id, by, self.clock())
 
-    def _transition(self, rule: str, target: str, severity: str, holds: bool, text: str,
-                    time_ns: int) -> AlertMessage | None:
-        key = (rule, target)
-        current = self.firing.get(key)
-        if holds and current is None:
-            self.firing[key] = _Firing(severity, time_ns, text)
-            return AlertMessage(rule, target, severity, "firing", text, time_ns)
-        if not holds and current is not None:
-            del self.firing[key]
-            duration = max(0.0, (time_ns - current.since_ns) / 1e9)
-            resolved_text = f"{current.text.split('：', 1)[0]}：已恢复（{_RESOLVED.get(rule, rule)}），持续 {format_duration(duration)}"
-            return AlertMessage(rule, target, severity, "resolved", resolved_text, time_ns,
-                                duration)
-        return None
+    def close(self) -> None:
+        self.store.close()
 
-    def withdraw(self, target: str, fields: list[str], text: str) -> list[AlertMessage]:
-        """Retract alerts raised from `fields` of a target without a recovery message."""
-        rules = {rule for field in fields for rule in _RULES_BY_FIELD.get(field, ())}
-        messages = []
-        for rule in sorted(rules):
-            current = self.firing.pop((rule, target), None)
+    def _write(self, readings: list[Reading]) -> None:
+        if readings and self.write is not None:
+            self.write(readings)
+
+    def _restore(self) -> None:
+        for alert in self.store.open_alerts():
+            if alert.series.startswith("external:"):
+                continue
+            pending = alert.pending_ns / NS if alert.state == "pending" and alert.pending_ns else None
+            self.evaluator.restore(alert.rule, alert.series, alert.target,
+                                   alert.state != "pending", pending)
+
+    def _apply(self, event: Event) -> list[Reading]:
+        """Store one state change; return its `alert_event` reading for Grafana annotations."""
+        rule = event.rule
+        time_ns = int(event.time_s * NS)
+        current = self.store.find_open(rule.name, event.series)
+        extra = {"target": self.display_name(event.target), "due": self._due(event.target)}
+        summary = summary_text(rule, event.series, event.value, event.detail, extra)
+        source = _series_source(event.series)
+        if source and event.target in self.dual_path:
+            # Two paths read this UPS: say which one this line comes from.
+            summary += f"（{source.upper() if source == 'snmp' else source.capitalize()}）"
+
+        if event.kind == "pending":
             if current is None:
-                continue
-            name = current.text.split("：", 1)[0]
-            message = AlertMessage(rule, target, current.severity, "withdrawn", f"{name}：{text}", now_ns())
-            self.alert_log.send(message)
-            messages.append(message)
-        if messages:
-            self._save_state()
-        return messages
+                self.store.insert_alert(rule.name, event.series, event.target, rule.severity,
+                                        "pending", summary, event.value, time_ns)
+            return []
+        if event.kind == "cancel":
+            if current is not None and current.state == "pending":
+                self.store.delete_alert(current.id)
+            return []
+        if event.kind == "flapping":
+            if current is not None:
+                self.store.update_alert(current.id, flapping=1)
+            log.warning("rule %s on %s is flapping; holding it firing", rule.name, event.series)
+            return []
+        if event.kind == "fire":
+            # The alert and its group are written together: an alert stored
+            # without a group would never page.
+            with self.store.transaction():
+                self._fire(event, current, summary, time_ns)
+        elif current is not None:
+            self.store.update_alert(current.id, state="resolved", resolved_ns=time_ns, flapping=0)
+            log.info("alert %s on %s resolved", rule.name, event.series)
+        return [Reading("alert_event", {"site": self.config.site, "rule": rule.name,
+                                        "severity": rule.severity, "target": event.target},
+                        {"state": "firing" if event.kind == "fire" else "resolved",
+                         "message": summary}, time_ns)]
 
-    def open_alerts(self) -> list[tuple[str, str, _Firing]]:
-        return [(rule, target, firing) for (rule, target), firing in self.firing.items()]
+    def _fire(self, event: Event, current: AlertRow | None, summary: str, time_ns: int) -> None:
+        rule = event.rule
+        if current is None:
+            alert_id = self.store.insert_alert(rule.name, event.series, event.target,
+                                               rule.severity, "firing", summary, event.value,
+                                               time_ns)
+        else:
+            alert_id = current.id
+            self.store.update_alert(alert_id, state="firing", fired_ns=time_ns, summary=summary,
+                                    value=event.value)
+        group = self.store.open_group_for(event.target)
+        group_id = group.id if group else self.store.insert_group(event.target, time_ns)
+        self.store.update_alert(alert_id, group_id=group_id)
+        log.warning("alert %s fired on %s: %s", rule.name, event.series, summary)
 
-    def _load_state(self) -> dict[tuple[str, str], _Firing]:
-        try:
-            raw = json.loads(self.state_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as err:
-            log.error("alert state %s unreadable, starting empty: %s", self.state_path, err)
-            return {}
-        return {
-            (item["rule"], item["target"]): _Firing(item["severity"], item["since_ns"], item["text"])
-            for item in raw
-        }
-
-    def _save_state(self) -> None:
-        items = [
-            {"rule": rule, "target": target, "severity": firing.severity,
-             "since_ns": firing.since_ns, "text": firing.text}
-            for (rule, target), firing in self.firing.items()
-        ]
-        temporary = self.state_path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
-        os.replace(temporary, self.state_path)
+    def _due(self, ups_id: str) -> str:
+        ups = self.config.ups_by_id(ups_id)
+        if ups is None or ups.battery_replace_due is None:
+            return ""
+        return ups.battery_replace_due.isoformat()
 
 
-_RULES_BY_FIELD = {
-    "on_battery": ("ups_on_battery",),
-    "on_bypass": ("ups_on_bypass",),
-    "output_source": ("ups_on_battery", "ups_on_bypass"),
-    "battery_status": ("ups_battery_low", "ups_battery_depleted"),
-}
-
-_RESOLVED = {
-    "ups_on_battery": "市电恢复",
-    "ups_on_bypass": "退出旁路",
-    "ups_battery_low": "电池电量恢复",
-    "ups_battery_depleted": "电池不再耗尽",
-    "ups_runtime_low": "后备时间恢复",
-    "ups_overload": "负载恢复正常",
-    "ups_unreachable": "通信恢复",
-}
-
-__all__ = ["AlertEngine", "now_ns"]
+def _series_source(series: str) -> str:
+    for item in series.partition(":")[2].split(","):
+        key, _, value = item.partition("=")
+        if key == "source":
+            return value
+    return ""

@@ -8,6 +8,7 @@ every problem is reported at once.
 from __future__ import annotations
 
 import socket
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -20,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from hotline_monitor.alerting.config import AlertingConfig
+from hotline_monitor.alerting.oncall import OncallConfig, channel_problems, defined_channels
 from hotline_monitor.agent.mqtt.config import MqttConfig
 from hotline_monitor.agent.spool_config import SpoolConfig
 from hotline_monitor.collectors.checks.config import CheckConfig
@@ -88,7 +91,7 @@ class UpsConfig(StrictModel):
     snmp: SnmpTarget | None = None
     modbus: ModbusTarget | None = None
     interval: Interval = 5.0
-    battery_replace_due: str | None = None
+    battery_replace_due: date | None = None
     """Date (YYYY-MM-DD) the battery is due for replacement."""
 
     @model_validator(mode="after")
@@ -136,23 +139,6 @@ class LocalStoreConfig(StrictModel):
     retention: Duration = 7 * 86400.0
 
 
-class UpsRulesConfig(StrictModel):
-    """Thresholds of the built-in UPS alerts."""
-
-    runtime_warning: Duration = 1800.0
-    """Alert when the remaining runtime falls under this many seconds."""
-    overload_pct: Annotated[float, Field(gt=0, le=200)] = 90.0
-    unreachable_after: Annotated[int, Field(ge=1, le=100)] = 3
-    """Consecutive failed polls before a UPS counts as unreachable."""
-
-
-class AlertingConfig(StrictModel):
-    """The alerting engine's settings."""
-
-    ups: UpsRulesConfig = UpsRulesConfig()
-    console: bool = True
-
-
 def _one_local_host(hosts: list[HostConfig]) -> list[HostConfig]:
     # The host collector reads the machine the agent runs on; two entries
     # would read the same machine twice under different ids.
@@ -175,6 +161,9 @@ class Config(StrictModel):
     local_store: LocalStoreConfig = LocalStoreConfig()
     ups: list[UpsConfig] = []
     alerting: AlertingConfig = AlertingConfig()
+    oncall: OncallConfig = OncallConfig()
+    public_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/.*)?$")] | None = None
+    """Base of the acknowledgement links put into messages."""
     traps: TrapsConfig | None = None
     hosts: Annotated[list[HostConfig], AfterValidator(_one_local_host)] = []
     checks: list[CheckConfig] = []
@@ -197,6 +186,15 @@ class Config(StrictModel):
     def _check_role_needs_mqtt(self) -> Config:
         if self.role in ("agent", "hub") and self.mqtt is None:
             raise ValueError(f"role 为 {self.role} 时必须配置 mqtt（代理地址等）")
+        return self
+
+    @model_validator(mode="after")
+    def _check_paging_channels(self) -> Config:
+        interruption = self.alerting.interruption
+        problems = channel_problems(self.oncall, interruption.channels if interruption else [],
+                                    defined_channels(self))
+        if problems:
+            raise ValueError("；".join(problems))
         return self
 
     @property
