@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 TIME_TO_FULL_CAP_S = 365 * 86400.0
 """Projections beyond a year, and disks that are not filling at all, read as one year.
 
-A disk that stops filling has a known state, "not full within the horizon",
-and writing it lets a "disk full soon" alert resolve; leaving the field out
-would keep the alert's last state.
+A disk that stops filling has a known state, "not full within the horizon".
+Writing it lets a "disk full soon" alert resolve, because a rule keeps its
+last state while the field is missing.
 """
 
 
