@@ -175,3 +175,20 @@ def test_cli_usage_error_is_chinese_exit_2():
 
     assert result.returncode == 2
     assert "缺少必需的参数：-c/--config" in result.stderr
+
+
+def test_impossible_date_reported_with_line(tmp_path):
+    path = write(tmp_path, MINIMAL.replace("    interval: 5s\n", "    interval: 5s\n    battery_replace_due: 2027-13-40\n"))
+
+    problems = problems_of(path)
+
+    assert len(problems) == 1
+    assert problems[0].startswith("site.yaml:11: ups[0].battery_replace_due: ")
+
+
+def test_valid_unquoted_date_is_accepted(tmp_path):
+    path = write(tmp_path, MINIMAL.replace("    interval: 5s\n", "    interval: 5s\n    battery_replace_due: 2027-05-01\n"))
+
+    config = load_config(path)
+
+    assert str(config.ups[0].battery_replace_due) == "2027-05-01"

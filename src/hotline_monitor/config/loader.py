@@ -19,6 +19,20 @@ from hotline_monitor.errors import ConfigError
 
 KeyPath = tuple[str | int, ...]
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that keeps dates and times as text.
+
+    PyYAML turns an unquoted `2027-13-40` into a date while parsing and raises
+    a bare ValueError with no line; as text, the field's own validator reports
+    it with the key path and line like any other invalid value.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
 _SECRET_WORDS = ("password", "token", "secret", "key", "community", "passphrase")
 
 
@@ -42,7 +56,7 @@ def format_path(path: KeyPath) -> str:
 def _line_map(text: str) -> dict[KeyPath, int]:
     """Map every key path in the document to the 1-based line it starts on."""
     lines: dict[KeyPath, int] = {}
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    root = yaml.compose(text, Loader=_Loader)
     if root is None:
         return lines
 
@@ -241,7 +255,7 @@ def parse_config(text: str, path: Path) -> Config:
     file_name = path.name
     try:
         lines = _line_map(text)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark else 1
