@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hotline_monitor.agent.cli import main
 from hotline_monitor.config import load_config
 from hotline_monitor.errors import ConfigError
 
@@ -177,6 +178,7 @@ def test_cli_usage_error_is_chinese_exit_2():
     assert "缺少必需的参数：-c/--config" in result.stderr
 
 
+
 def test_impossible_date_reported_with_line(tmp_path):
     path = write(tmp_path, MINIMAL.replace("    interval: 5s\n", "    interval: 5s\n    battery_replace_due: 2027-13-40\n"))
 
@@ -192,3 +194,77 @@ def test_valid_unquoted_date_is_accepted(tmp_path):
     config = load_config(path)
 
     assert str(config.ups[0].battery_replace_due) == "2027-05-01"
+
+def test_duplicate_key_is_reported(tmp_path):
+    path = write(tmp_path, "site: x\nups:\n  - id: a\n    snmp: {host: 127.0.0.1}\n"
+                           "    snmp: {host: 127.0.0.2}\n")
+
+    problems = problems_of(path)
+
+    assert problems == ["site.yaml:5: ups[0].snmp: 与第 4 行的同名配置项重复，YAML 只保留后一个；请删除或合并其中一个"]
+
+
+def test_yaml_tab_and_indent_errors_are_chinese(tmp_path):
+    tab = write(tmp_path, "site: x\nups:\n\t- id: a\n")
+    assert problems_of(tab)[0].startswith("site.yaml:3: YAML 语法错误：含有 Tab 字符：YAML 只能用空格缩进")
+
+    indent = write(tmp_path, "site: x\nups:\n  - id: a\n    snmp:\n      host: 127.0.0.1\n     port: 161\n")
+    assert problems_of(indent)[0].startswith("site.yaml:6: YAML 语法错误：缩进不一致")
+
+
+def test_choices_and_length_limits_are_chinese(tmp_path):
+    path = write(tmp_path, """\
+        site: x
+        ups: []
+        traps:
+          listen: 127.0.0.1:10162
+          v3_users:
+            - user: u
+              auth_protocol: SHA-256
+              auth_key: short
+        """)
+
+    problems = problems_of(path)
+
+    assert problems == [
+        "site.yaml:7: traps.v3_users[0].auth_protocol: 取值无效：应为 'MD5'、'SHA'、'SHA224'、'SHA256'、"
+        "'SHA384'、'SHA512' 之一，当前为 'SHA-256'",
+        "site.yaml:8: traps.v3_users[0].auth_key: 至少 8 个字符，当前为 （已隐藏）",
+    ]
+
+
+def test_check_config_summary_names_destination(tmp_path, capsys):
+    agent = write(tmp_path, "site: x\nrole: agent\nups: []\nmqtt: {host: 127.0.0.1, port: 18830}\n")
+
+    code = main(["check-config", "-c", str(agent)])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "角色 agent" in out
+    assert "数据经 MQTT 代理 127.0.0.1:18830 发给监控中心（hub）" in out
+    assert "本地存储" not in out
+    assert "注意：没有配置任何 UPS" in out
+
+
+def test_channel_type_typo_hides_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROBOT_KEY", "robot-key-never-shown")
+    path = write(tmp_path, """\
+        site: x
+        ups: []
+        channels:
+          ops:
+            type: wecom-robot
+            key: ${env:ROBOT_KEY}
+          mail:
+            host: 127.0.0.1
+        """)
+
+    problems = problems_of(path)
+
+    assert len(problems) == 2
+    assert problems[0].startswith("site.yaml:4: channels.ops: type 取值无效：应为 'wecom_robot'、")
+    assert problems[0].endswith("之一，当前为 'wecom-robot'")
+    assert problems[1] == "site.yaml:7: channels.mail: 缺少 type（类型）"
+    assert all("robot-key-never-shown" not in problem for problem in problems)
+    assert all("Input tag" not in problem for problem in problems)
+

@@ -2,6 +2,7 @@
 
     HotlineError
     ├── ConfigError            bad configuration or input; the CLI exits 2
+    ├── StartupError           a folder, file or port could not be opened; the CLI exits 1
     ├── CollectorError         a poll failed
     │   ├── DeviceUnreachable  timeout or refused connection: retry next poll
     │   └── DeviceAuthError    wrong community or credentials: retrying will not help
@@ -18,6 +19,8 @@ these at the library boundary. Messages shown to people are Chinese.
 
 from __future__ import annotations
 
+import errno
+
 
 class HotlineError(Exception):
     """Base of every error this project raises on purpose."""
@@ -29,6 +32,30 @@ class ConfigError(HotlineError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("\n".join(problems))
+
+
+class StartupError(HotlineError):
+    """A folder, file or port the program needs could not be opened at start."""
+
+
+# Chinese reasons for the OS errors a technician meets at start; others keep strerror.
+_OS_ERROR_REASONS = {
+    errno.EACCES: "没有权限",
+    errno.EPERM: "操作不被允许",
+    errno.ENOENT: "路径不存在",
+    errno.ENOTDIR: "路径中有一段不是目录",
+    errno.EROFS: "文件系统只读",
+    errno.ENOSPC: "磁盘空间不足",
+    errno.EADDRINUSE: "端口已被其他程序占用",
+    errno.EADDRNOTAVAIL: "本机没有这个地址",
+}
+
+
+def describe_os_error(err: OSError) -> str:
+    """Return a Chinese description of an OSError: the path when known, the reason, errno."""
+    reason = _OS_ERROR_REASONS.get(err.errno, err.strerror or str(err))
+    where = f"{err.filename}：" if err.filename else ""
+    return f"{where}{reason}（errno {err.errno}）"
 
 
 class CollectorError(HotlineError):

@@ -15,7 +15,8 @@ from pyasn1.codec.ber import encoder
 from pysnmp.proto import api, rfc1902
 
 from hotline_monitor.agent.runner import Agent
-from hotline_monitor.alerting.trap_gate import TrapGate
+from hotline_monitor.agent.traps import _withdrawal_text
+from hotline_monitor.alerting.trap_gate import TrapGate, Withdrawal
 from hotline_monitor.collectors.base import PollResult
 from hotline_monitor.collectors.snmp_traps.catalogue import TrapEvent, lookup
 from hotline_monitor.collectors.snmp_traps.config import TrapsConfig
@@ -71,6 +72,18 @@ def test_gate_releases_claim_on_confirmation():
     assert passed[0].fields["on_battery"] == 1.0
     assert withdrawals == []
     assert later[0].fields["on_battery"] == 0.0
+
+
+def test_gate_counts_only_snmp_polls():
+    gate = TrapGate(confirm_polls=1)
+    gate.claim("ups-main", "trap", {"on_battery": 1.0}, 100)
+    modbus = Reading("ups", {"ups": "ups-main", "source": "modbus"}, {"on_battery": 0.0}, 200)
+
+    passed, withdrawals = gate.filter([modbus])
+
+    assert withdrawals == []
+    assert "ups-main" in gate.claims
+    assert passed[0].fields["on_battery"] == 0.0
 
 
 def test_gate_ignores_readings_without_the_claimed_field():
@@ -237,3 +250,15 @@ def test_trap_confirmed_then_mains_return_resolves_once(tmp_path):
 
     assert 0 <= latency < 1.0
     assert states == [("ups_on_battery", "firing"), ("ups_on_battery", "resolved")]
+
+
+def test_withdrawal_text_reads_chinese():
+    withdrawal = Withdrawal("ups-main", "UPS-MIB::upsTrapOnBattery",
+                            {"on_battery": 1.0, "output_source": 5.0},
+                            {"on_battery": 0.0, "output_source": 3.0})
+
+    text = _withdrawal_text(withdrawal)
+
+    assert "电池供电为否，输出来源为市电（逆变）（3）" in text
+    assert "on_battery" not in text
+    assert "output_source" not in text

@@ -13,7 +13,7 @@ import sys
 
 from hotline_monitor import __version__
 from hotline_monitor.agent.argparse_zh import ChineseArgumentParser
-from hotline_monitor.errors import ConfigError
+from hotline_monitor.errors import ConfigError, StartupError, describe_os_error
 
 COMMAND_MODULES = (
     "run",
@@ -55,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print_config_error(err)
         return 2
+    except StartupError as err:
+        print(f"启动失败：{err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"运行失败：{describe_os_error(err)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("已中断", file=sys.stderr)
         return 130

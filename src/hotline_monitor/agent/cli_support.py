@@ -19,3 +19,5 @@ def setup_logging_for(config: Config, args: argparse.Namespace) -> None:
     )
     # APScheduler logs every job run at INFO; keep its warnings (skipped runs).
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # httpx logs every request at INFO: one line a second per sink is noise, errors stay.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -35,6 +35,7 @@ from hotline_monitor.alerting.notify import AlertRouter, ConsoleSink
 from hotline_monitor.collectors.base import Collector
 from hotline_monitor.collectors.registry import build_collectors
 from hotline_monitor.config.model import Config
+from hotline_monitor.errors import StartupError, describe_os_error
 from hotline_monitor.notify.message import MessageSink
 from hotline_monitor.reading import Reading
 
@@ -66,11 +67,18 @@ def build_destination(config: Config) -> Sink:
     return build_sink(config)
 
 
+_SINK_NAMES = {"influxdb": " InfluxDB", "local_store": "本地存储", "mqtt": " MQTT 代理"}
+
+
 class Agent:
     def __init__(self, config: Config, collectors: list[Collector] | None = None,
                  message_sink: MessageSink | None = None) -> None:
         self.config = config
-        config.state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            config.state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StartupError(f"无法创建状态目录：{describe_os_error(err)}；"
+                               "请检查 state_dir 的路径和运行用户的写权限") from err
         self.pollers = [
             Poller(collector, config.site, config.agent_id)
             for collector in (collectors if collectors is not None else build_collectors(config))
@@ -184,7 +192,21 @@ class Agent:
         if not result.ok:
             log.error("readings could not be written to %s; %d stay in the spool %s: %s",
                       self.sink.name, self.spool.rows, self.spool.path, result.error)
+        print("\n".join(self.once_summary(result.ok)), flush=True)
         return 0 if result.ok else 1
+
+    def once_summary(self, stored: bool) -> list[str]:
+        """Describe a `run --once` in Chinese: targets that answered, those that failed, storage."""
+        failed = [poller for poller in self.pollers if poller.last_error is not None]
+        lines = [f"本次轮询 {len(self.pollers)} 个目标：正常 {len(self.pollers) - len(failed)} 个，失败 {len(failed)} 个"]
+        for poller in failed:
+            lines.append(f"  {poller.collector.target}（{poller.collector.kind}）：{poller.last_error}")
+        if stored:
+            lines.append(f"读数已写入{_SINK_NAMES.get(self.sink.name, self.sink.name)}")
+        else:
+            lines.append(f"读数写入{_SINK_NAMES.get(self.sink.name, self.sink.name)}失败，"
+                         f"{self.spool.rows} 条留在缓存 {self.spool.path}，下次运行时补发")
+        return lines
 
     async def run_forever(self, stop: asyncio.Event) -> int:
         scheduler = AsyncIOScheduler(timezone="UTC")

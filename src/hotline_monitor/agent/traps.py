@@ -13,6 +13,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from hotline_monitor.alerting.crosscheck import OUTPUT_SOURCE_NAMES
 from hotline_monitor.alerting.trap_gate import TrapGate, Withdrawal
 from hotline_monitor.collectors.snmp_traps.config import TrapsConfig
 from hotline_monitor.collectors.snmp_traps.handler import TrapAction, TrapHandler
@@ -88,7 +89,25 @@ class TrapService:
             task.add_done_callback(self._tasks.discard)
 
 
+# The fields a trap can claim (see TrapHandler), as on-call staff read them.
+# upsBatteryStatus codes are from RFC 1628.
+_CLAIMED_FIELD_LABELS = {"on_battery": "电池供电", "on_bypass": "旁路供电", "output_source": "输出来源",
+                         "battery_status": "电池状态"}
+_BATTERY_STATUS_NAMES = {1: "未知", 2: "正常", 3: "电量低", 4: "耗尽"}
+
+
+def _show_polled_value(field: str, value: float) -> str:
+    if field in ("on_battery", "on_bypass"):
+        return "是" if value == 1.0 else "否"
+    if field == "output_source":
+        return f"{OUTPUT_SOURCE_NAMES.get(int(value), '未知')}（{int(value)}）"
+    if field == "battery_status":
+        return f"{_BATTERY_STATUS_NAMES.get(int(value), '未知')}（{int(value)}）"
+    return f"{value:g}"
+
+
 def _withdrawal_text(withdrawal: Withdrawal) -> str:
-    polled = "，".join(f"{key}={value:g}" for key, value in withdrawal.polled.items())
+    polled = "，".join(f"{_CLAIMED_FIELD_LABELS.get(key, key)}为{_show_polled_value(key, value)}"
+                       for key, value in withdrawal.polled.items())
     return (f"撤回告警：陷阱 {withdrawal.trap_name} 报告的状态未被轮询证实"
             f"（随后连续轮询读数为 {polled}），判断为误报")

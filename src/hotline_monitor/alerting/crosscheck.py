@@ -29,7 +29,7 @@ DEFAULT_POLLS = 3
 RULE_PREFIX = "ups_data_mismatch"
 
 # RFC 1628 upsOutputSource codes, as people read them.
-_OUTPUT_SOURCES = {1: "其他", 2: "无输出", 3: "市电（逆变）", 4: "旁路", 5: "电池", 6: "升压",
+OUTPUT_SOURCE_NAMES = {1: "其他", 2: "无输出", 3: "市电（逆变）", 4: "旁路", 5: "电池", 6: "升压",
                    7: "降压"}
 
 
@@ -48,7 +48,7 @@ class Quantity:
 
     def show(self, value: float) -> str:
         if self.field == "output_source":
-            return f"{_OUTPUT_SOURCES.get(int(value), '未知')}（{int(value)}）"
+            return f"{OUTPUT_SOURCE_NAMES.get(int(value), '未知')}（{int(value)}）"
         if self.field == "on_battery":
             return "是" if value == 1.0 else "否"
         if self.field == "charge_pct":

@@ -54,7 +54,10 @@ class TrapGate:
         withdrawals: list[Withdrawal] = []
         for reading in readings:
             claim = self.claims.get(reading.tags.get("ups", "")) if reading.measurement == "ups" else None
-            if claim is None or reading.time_ns < claim.since_ns:
+            # A trap comes from the SNMP card, so only that card's polls confirm or
+            # contradict it; a Modbus path to the same UPS keeps its own alert state.
+            from_card = reading.tags.get("source", "snmp") == "snmp"
+            if claim is None or not from_card or reading.time_ns < claim.since_ns:
                 passed.append(reading)
                 continue
             verdict = self._judge(claim, reading)

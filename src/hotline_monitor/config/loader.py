@@ -53,8 +53,13 @@ def format_path(path: KeyPath) -> str:
     return text or "（根）"
 
 
-def _line_map(text: str) -> dict[KeyPath, int]:
-    """Map every key path in the document to the 1-based line it starts on."""
+def _line_map(text: str, duplicates: list[tuple[KeyPath, int, int]] | None = None,
+              ) -> dict[KeyPath, int]:
+    """Map every key path in the document to the 1-based line it starts on.
+
+    A key written twice in one mapping is appended to `duplicates` as (path,
+    first line, repeated line), because PyYAML keeps the last value silently.
+    """
     lines: dict[KeyPath, int] = {}
     root = yaml.compose(text, Loader=_Loader)
     if root is None:
@@ -63,9 +68,15 @@ def _line_map(text: str) -> dict[KeyPath, int]:
     def walk(node: yaml.Node, path: KeyPath) -> None:
         lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
+            first_lines: dict[str, int] = {}
             for key_node, value_node in node.value:
-                key_path = (*path, str(key_node.value))
-                lines[key_path] = key_node.start_mark.line + 1
+                key = str(key_node.value)
+                key_path = (*path, key)
+                line = key_node.start_mark.line + 1
+                if key in first_lines and duplicates is not None:
+                    duplicates.append((key_path, first_lines[key], line))
+                first_lines.setdefault(key, line)
+                lines[key_path] = line
                 walk(value_node, key_path)
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
@@ -73,6 +84,27 @@ def _line_map(text: str) -> dict[KeyPath, int]:
 
     walk(root, ())
     return lines
+
+
+# PyYAML's most common problems, as a technician fixing the file reads them.
+_YAML_PROBLEMS = (
+    ("found character '\\t'", "含有 Tab 字符：YAML 只能用空格缩进"),
+    ("expected <block end>", "缩进不一致：同一层的键要用相同个数的空格对齐"),
+    ("mapping values are not allowed here", "这里不能出现“键: 值”：可能是缩进不对，或值中有未加引号的冒号"),
+    ("could not find expected ':'", "缺少“键: 值”中的冒号，或缩进不对"),
+    ("expected ',' or ']'", "方括号 […] 没有闭合，或元素之间缺少逗号"),
+    ("expected ',' or '}'", "花括号 {…} 没有闭合，或元素之间缺少逗号"),
+    ("found unexpected end of stream", "文件意外结束：引号没有闭合"),
+)
+
+
+def describe_yaml_error(err: yaml.YAMLError) -> str:
+    """Return a YAML parse error in Chinese, with PyYAML's own words kept for the expert."""
+    reason = getattr(err, "problem", None) or str(err)
+    for pattern, chinese in _YAML_PROBLEMS:
+        if reason.startswith(pattern):
+            return f"{chinese}（{reason}）"
+    return reason
 
 
 class _Problems:
@@ -189,7 +221,20 @@ def _describe_error(error: dict[str, Any]) -> str:
         }
         return f"取值超出范围：{bounds[kind]}，当前为 {shown}"
     if kind == "literal_error":
-        return f"取值无效：应为 {context.get('expected', '')} 之一，当前为 {shown}"
+        # pydantic writes the choices as "'a', 'b' or 'c'".
+        choices = str(context.get("expected", "")).replace(" or ", ", ").replace(", ", "、")
+        return f"取值无效：应为 {choices} 之一，当前为 {shown}"
+    if kind == "union_tag_invalid":
+        field = str(context.get("discriminator", "")).strip("'")
+        choices = str(context.get("expected_tags", "")).replace(", ", "、")
+        return f"{field} 取值无效：应为 {choices} 之一，当前为 {context.get('tag')!r}"
+    if kind == "union_tag_not_found":
+        field = str(context.get("discriminator", "")).strip("'")
+        return f"缺少 {field}（类型）"
+    if kind == "string_too_short":
+        return f"至少 {context.get('min_length')} 个字符，当前为 {shown}"
+    if kind == "string_too_long":
+        return f"最多 {context.get('max_length')} 个字符，当前为 {shown}"
     if kind == "string_pattern_mismatch":
         return f"格式无效：{shown}"
     if kind == "value_error":
@@ -204,9 +249,19 @@ def _shown_value(error: dict[str, Any]) -> str:
     names = [part for part in error["loc"] if isinstance(part, str)]
     if names and is_secret_key(names[-1]):
         return "（已隐藏）"
-    value = error.get("input")
+    value = _masked(error.get("input"))
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _masked(value: Any) -> Any:
+    """Return a copy of a mapping or list with the values of secret keys hidden, at any depth."""
+    if isinstance(value, dict):
+        return {key: "（已隐藏）" if isinstance(key, str) and is_secret_key(key) else _masked(item)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
 
 
 def _check_duplicate_ids(data: dict[str, Any], problems: _Problems) -> None:
@@ -253,19 +308,21 @@ def _child(node: Any, part: str | int) -> Any:
 def parse_config(text: str, path: Path) -> Config:
     """Validate configuration text; raise ConfigError listing every problem."""
     file_name = path.name
+    duplicates: list[tuple[KeyPath, int, int]] = []
     try:
-        lines = _line_map(text)
+        lines = _line_map(text, duplicates)
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark else 1
-        reason = getattr(err, "problem", None) or str(err)
-        message = f"{file_name}:{line}: YAML 语法错误：{reason}"
+        message = f"{file_name}:{line}: YAML 语法错误：{describe_yaml_error(err)}"
         if "${" in text:
             message += "（提示：在 {…} 或 […] 里写 ${env:…} 时，整个值要加引号）"
         raise ConfigError([message]) from err
 
     problems = _Problems(file_name, lines)
+    for key_path, first_line, _line in duplicates:
+        problems.add(key_path, f"与第 {first_line} 行的同名配置项重复，YAML 只保留后一个；请删除或合并其中一个")
     if data is None:
         data = {}
     if not isinstance(data, dict):

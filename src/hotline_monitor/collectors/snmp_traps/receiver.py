@@ -22,6 +22,7 @@ from pysnmp.entity.rfc3413 import ntfrcv
 from pysnmp.proto import rfc1902
 
 from hotline_monitor.collectors.snmp_traps.config import TrapsConfig
+from hotline_monitor.errors import StartupError, describe_os_error
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,12 @@ class TrapReceiver:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.config.receive_buffer)
         # Linux reports twice the size asked for (it counts its bookkeeping).
         self.receive_buffer_bytes = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
-        sock.bind((self.config.host, self.config.port))
+        try:
+            sock.bind((self.config.host, self.config.port))
+        except OSError as err:
+            sock.close()
+            raise StartupError(f"无法监听陷阱地址 {self.config.listen}：{describe_os_error(err)}；"
+                               "请停用占用该端口的程序（例如 snmptrapd），或修改 traps.listen") from err
         sock.setblocking(False)
         return sock
 

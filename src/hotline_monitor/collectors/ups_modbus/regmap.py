@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hotline_monitor.collectors.ups_modbus import targets
-from hotline_monitor.config.loader import _describe_error, _line_map, format_path
+from hotline_monitor.config.loader import _describe_error, _line_map, describe_yaml_error, format_path
 from hotline_monitor.errors import ConfigError
 
 MAPS_DIR = Path(__file__).resolve().parent / "maps"
@@ -225,8 +225,7 @@ def parse_map(text: str, file_name: str) -> RegisterMap:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark else 1
-        reason = getattr(err, "problem", None) or str(err)
-        raise ConfigError([f"{file_name}:{line}: YAML 语法错误：{reason}"]) from err
+        raise ConfigError([f"{file_name}:{line}: YAML 语法错误：{describe_yaml_error(err)}"]) from err
     if not isinstance(data, dict):
         raise ConfigError([f"{file_name}:1: 寄存器表的顶层应为映射（key: value）"])
 
