@@ -18,6 +18,9 @@ from hotline_monitor.errors import ConfigError, StartupError, describe_os_error
 COMMAND_MODULES = (
     "run",
     "check_config",
+    "simulate",
+    "demo",
+    "drill",
     "alerts",
     "notify",
     "spool",

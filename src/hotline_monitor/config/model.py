@@ -12,15 +12,26 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from hotline_monitor.alerting.config import AlertingConfig
 from hotline_monitor.alerting.oncall import OncallConfig, channel_problems, defined_channels
 from hotline_monitor.agent.mqtt.config import MqttConfig
 from hotline_monitor.agent.spool_config import SpoolConfig
+from hotline_monitor.collectors.checks.config import CheckConfig
+from hotline_monitor.collectors.host.config import HostConfig
+from hotline_monitor.collectors.sip_trunk.config import SipTrunkConfig
 from hotline_monitor.collectors.snmp_traps.config import TrapsConfig
 from hotline_monitor.collectors.ups_modbus.config import ModbusTarget
 from hotline_monitor.config.types import Duration, Identifier, Interval, StrictModel
+from hotline_monitor.simulator.config import DrillsConfig
 from hotline_monitor.notify.config import ChannelConfig, NotifyConfig, channel_reference_problems
 from hotline_monitor.nut.config import (
     NutServerConfig,
@@ -134,6 +145,16 @@ class LocalStoreConfig(StrictModel):
     retention: Duration = 7 * 86400.0
 
 
+def _one_local_host(hosts: list[HostConfig]) -> list[HostConfig]:
+    # The host collector reads the machine the agent runs on; two entries
+    # would read the same machine twice under different ids.
+    if len(hosts) > 1:
+        raise ValueError(
+            f"hosts 只能有一项（本机），当前有 {len(hosts)} 项；其他服务器请在各自的 agent 上配置"
+        )
+    return hosts
+
+
 class Config(StrictModel):
     """The whole configuration file."""
 
@@ -150,6 +171,10 @@ class Config(StrictModel):
     public_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/.*)?$")] | None = None
     """Base of the acknowledgement links put into messages."""
     traps: TrapsConfig | None = None
+    drills: DrillsConfig = DrillsConfig()
+    hosts: Annotated[list[HostConfig], AfterValidator(_one_local_host)] = []
+    checks: list[CheckConfig] = []
+    sip_trunks: list[SipTrunkConfig] = []
     notify: NotifyConfig = NotifyConfig()
     channels: dict[Identifier, ChannelConfig] = {}
     spool: SpoolConfig = SpoolConfig()
