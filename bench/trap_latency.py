@@ -160,6 +160,8 @@ def main() -> None:
     print(f"trap → page:          {describe(trap)}")
     print(f"5 s polling → page:   {describe(poll)}")
     print(f"ratio polling / trap (median): {statistics.median(poll) / statistics.median(trap):.1f}")
+    print("trap latencies, ms: " + " ".join(f"{value * 1000:.0f}" for value in trap))
+    print("poll latencies, ms: " + " ".join(f"{value * 1000:.0f}" for value in poll))
     # NUT defaults: the driver polls the card every 30 s and upsmon polls upsd every 5 s,
     # so an event waits on average 15 s + 2.5 s and at worst 35 s before upsmon sees it.
     print("NUT defaults (anchor): median ≈ 17500 ms, worst ≈ 35000 ms (30 s driver poll + 5 s upsmon poll)")

@@ -321,6 +321,138 @@ def mosquitto(extra_config: str = "") -> Iterator[MqttBroker]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+KAMAILIO_MODULES = Path("/usr/lib/x86_64-linux-gnu/kamailio/modules")
+
+# Answers OPTIONS with sl_send_reply according to the shared variable $shv(mode):
+# "200", "503", "403", "tcp-only" (UDP requests dropped) or "drop". A request
+# to the user "control" sets the mode from its X-Mode header, so a test can
+# switch the behaviour while kamailio keeps running.
+_KAMAILIO_SCRIPT = """#!KAMAILIO
+debug=1
+log_stderror=yes
+fork=yes
+children=2
+tcp_children=2
+auto_aliases=no
+listen=udp:127.0.0.1:{port}
+listen=tcp:127.0.0.1:{port}
+mpath="{modules}/"
+loadmodule "sl.so"
+loadmodule "pv.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+modparam("pv", "shvset", "mode=s:{mode}")
+
+request_route {{
+    if ($rU == "control") {{
+        $shv(mode) = $hdr(X-Mode);
+        sl_send_reply("200", "Mode Set");
+        exit;
+    }}
+    if ($shv(mode) == "drop") {{
+        exit;
+    }}
+    if ($shv(mode) == "tcp-only" && $pr == "udp") {{
+        exit;
+    }}
+    if ($shv(mode) == "503") {{
+        sl_send_reply("503", "Service Unavailable");
+        exit;
+    }}
+    if ($shv(mode) == "403") {{
+        sl_send_reply("403", "Forbidden");
+        exit;
+    }}
+    sl_send_reply("200", "OK");
+}}
+"""
+
+
+@dataclass
+class Kamailio:
+    host: str
+    port: int
+    """The same port number serves UDP and TCP."""
+    process: subprocess.Popen
+
+    def set_mode(self, mode: str) -> None:
+        """Switch the answer to OPTIONS: "200", "503", "403", "tcp-only" or "drop"."""
+        response = _sip_request(self.host, self.port, "control", {"X-Mode": mode})
+        if not response.startswith(b"SIP/2.0 200"):
+            raise RuntimeError(f"kamailio did not accept mode {mode!r}: {response[:80]!r}")
+
+
+@contextlib.contextmanager
+def kamailio(mode: str = "200") -> Iterator[Kamailio]:
+    """Run Debian's kamailio on one free loopback port (UDP and TCP) answering OPTIONS."""
+    binary = require_binary("kamailio", "kamailio")
+    if not (KAMAILIO_MODULES / "sl.so").exists():
+        pytest.skip(f"kamailio modules not found in {KAMAILIO_MODULES}")
+    base = _world_writable_dir("kamailio-")
+    port = _free_udp_and_tcp_port()
+    config = base / "kamailio.cfg"
+    config.write_text(_KAMAILIO_SCRIPT.format(port=port, modules=KAMAILIO_MODULES, mode=mode))
+    log_file = open(base / "kamailio.log", "wb")  # noqa: SIM115 - closed in finally
+    process = subprocess.Popen(
+        [binary, "-f", str(config), "-DD", "-E", "-Y", str(base), "-P", str(base / "pid")],
+        stdout=log_file, stderr=log_file,
+    )
+    server = Kamailio("127.0.0.1", port, process)
+    try:
+        wait_for(
+            lambda: process.poll() is not None
+            or _sip_request("127.0.0.1", port, "control", {"X-Mode": mode}).startswith(b"SIP/2.0"),
+            20,
+            "kamailio",
+        )
+        if process.poll() is not None:
+            log_text = (base / "kamailio.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"kamailio exited with {process.returncode}: {log_text}")
+        yield server
+    finally:
+        _stop(process)
+        log_file.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _free_udp_and_tcp_port() -> int:
+    """Return a port free for both UDP and TCP on 127.0.0.1."""
+    for _ in range(50):
+        port = free_port(socket.SOCK_DGRAM)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no port free for both UDP and TCP on 127.0.0.1")
+
+
+def _sip_request(host: str, port: int, user: str, headers: dict[str, str]) -> bytes:
+    """Send one hand-built OPTIONS over UDP and return the first datagram back (or b"")."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        local_port = sock.getsockname()[1]
+        branch = f"z9hG4bKtest{time.monotonic_ns()}"
+        lines = [
+            f"OPTIONS sip:{user}@{host}:{port} SIP/2.0",
+            f"Via: SIP/2.0/UDP 127.0.0.1:{local_port};branch={branch};rport",
+            "Max-Forwards: 70",
+            "From: <sip:test@127.0.0.1>;tag=test",
+            f"To: <sip:{user}@{host}:{port}>",
+            f"Call-ID: {branch}@127.0.0.1",
+            "CSeq: 1 OPTIONS",
+            *(f"{name}: {value}" for name, value in headers.items()),
+            "Content-Length: 0",
+        ]
+        sock.settimeout(0.5)
+        sock.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(), (host, port))
+        try:
+            return sock.recvfrom(65535)[0]
+        except TimeoutError:
+            return b""
+
+
 class RestartableInflux(InfluxServer):
     """An InfluxDB 1.x whose process can be stopped and started again on the same data."""
 
@@ -394,3 +526,67 @@ def restart_mosquitto(broker: MqttBroker, down_s: float = 0.0) -> None:
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(lambda: socket.create_connection((broker.host, broker.port), timeout=0.5).close()
              is None, 15, "mosquitto")
+@dataclass
+class UpsdServer:
+    port: int
+    ups: str
+    upsd_pid: int
+    driver_pid: int
+
+
+@contextlib.contextmanager
+def upsd_dummy(dev_text: str, ups: str = "bench", users: str = "") -> Iterator[UpsdServer]:
+    """Serve a `.dev` file (NUT variables, `name: value` lines) with Debian's upsd and dummy-ups.
+
+    Both run as the `nut` user when started as root, as Debian's units run them.
+    """
+    upsd = require_binary("upsd", "nut-server")
+    if upsd == "/usr/sbin/upsd" and os.access("/lib/nut/upsd", os.X_OK):
+        upsd = "/lib/nut/upsd"  # Debian's /usr/sbin/upsd is a wrapper that reads /etc/nut/nut.conf
+    driver = require_binary("dummy-ups", "nut-server")
+    base = _world_writable_dir("upsd-")
+    port = free_port()
+    (base / f"{ups}.dev").write_text(dev_text)
+    (base / "ups.conf").write_text(f'[{ups}]\n  driver = dummy-ups\n  port = {base / ups}.dev\n  desc = "Bench UPS"\n')
+    (base / "upsd.conf").write_text(f"LISTEN 127.0.0.1 {port}\nMAXAGE 15\n")
+    (base / "upsd.users").write_text(users)
+    for path in base.iterdir():
+        path.chmod(0o644)
+    environment = dict(os.environ, NUT_CONFPATH=str(base), NUT_STATEPATH=str(base),
+                       NUT_ALTPIDPATH=str(base))
+    run_as = ["-u", "nut"] if os.geteuid() == 0 else []
+
+    # -D keeps both in the foreground (and logs at debug level 1).
+    driver_process = subprocess.Popen([driver, "-a", ups, *run_as, "-D"], env=environment,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    upsd_process: subprocess.Popen | None = None
+    try:
+        wait_for(lambda: (base / f"dummy-ups-{ups}").exists(), 15, "dummy-ups socket")
+        with (base / "upsd.log").open("w") as upsd_log:
+            upsd_process = subprocess.Popen([upsd, *run_as, "-D"], env=environment,
+                                            stdout=upsd_log, stderr=subprocess.STDOUT)
+        names = {line.split(":", 1)[0].strip() for line in dev_text.splitlines() if ":" in line}
+        try:
+            wait_for(lambda: names <= _nut_variables(port, ups), 15, "upsd serving every variable")
+        except TimeoutError as err:
+            raise RuntimeError(f"{err}; upsd log: {(base / 'upsd.log').read_text()[-1500:]}") from err
+        yield UpsdServer(port, ups, upsd_process.pid, driver_process.pid)
+    finally:
+        if upsd_process is not None:
+            _stop(upsd_process)
+        _stop(driver_process)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _nut_variables(port: int, ups: str) -> set[str]:
+    """Return the names of the variables a NUT server lists for the UPS (none while it starts)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+        reader = sock.makefile("r", encoding="ascii", errors="replace")
+        sock.sendall(f"LIST VAR {ups}\n".encode())
+        names = set()
+        for line in reader:
+            if line.startswith("VAR "):
+                names.add(line.split(" ", 3)[2])
+            elif not line.startswith("BEGIN LIST"):
+                break
+        return names

@@ -183,7 +183,8 @@ def test_new_alert_after_ack_opens_new_group(tmp_path):
     clock.advance(30)
     engine.observe([ups(clock, output_source=5.0, battery_status=4.0)])
 
-    assert sink.messages[-1].title == "【紧急】主机房 UPS：告警 1 项（#2）"
+    # Depleted (4) trips both battery rules: low holds for 3 and 4, depleted for 4.
+    assert sink.messages[-1].title == "【紧急】主机房 UPS：告警 2 项（#2）"
 
 
 def test_ack_link_in_message(tmp_path):

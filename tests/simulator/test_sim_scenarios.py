@@ -95,12 +95,7 @@ def play(scenario_name: str, state_dir: Path, monkeypatch: pytest.MonkeyPatch) -
 RULE_ALIASES = {"ups_overload": "ups_output_overload"}
 """Rule names of the first alerting engine, mapped to the rule pack's names."""
 
-DEPLETION_CLEARS_LOW = pytest.mark.xfail(
-    strict=True,
-    reason="the engine resolves ups_battery_low when upsBatteryStatus goes from batteryLow(3) to "
-           "batteryDepleted(4): an all-clear while the battery is only getting worse")
-CASES = [pytest.param(name, marks=DEPLETION_CLEARS_LOW) if name in ("mains-failure", "aged-battery")
-         else name for name in scenario_names()]
+CASES = scenario_names()
 
 
 @pytest.mark.parametrize("name", CASES)

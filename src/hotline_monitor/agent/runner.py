@@ -40,6 +40,7 @@ from hotline_monitor.maintenance.delivery import outbox_lookup
 from hotline_monitor.maintenance.service import MaintenanceService
 from hotline_monitor.errors import StartupError, describe_os_error
 from hotline_monitor.notify.message import MessageSink
+from hotline_monitor.nut.latest import LatestReadings
 from hotline_monitor.reading import Reading
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ class Agent:
         # disagreement) join the engine's state; without an engine they are sent as they come.
         page_to = recipients_for(config.mqtt.page_channels) if config.mqtt else []
         self.alert_log = AlertRouter(self.engine, self.message_sink, page_to)
+        self.latest = LatestReadings()
         crosscheck = CrossCheck(config, self.alert_log.send)
         self.crosscheck = crosscheck if crosscheck.active and self.engine is not None else None
 
@@ -156,6 +158,7 @@ class Agent:
     def submit(self, readings: list[Reading]) -> None:
         """Commit readings to the spool, then hand them to the alerting engine."""
         self.store(readings)
+        self.latest.observe(readings)
         if self.engine is not None:
             self.engine.observe(readings)
         if self.crosscheck is not None:

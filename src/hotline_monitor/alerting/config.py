@@ -162,6 +162,8 @@ class AlertingConfig(StrictModel):
 
     console: bool = True
     builtin_ups: bool = True
+    builtin_hosts: bool = True
+    """The pack for servers, service checks and SIP trunks (alerting/host_pack.py)."""
     builtin: dict[str, BuiltinOverride] = {}
     rules: list[RuleConfig] = []
     unreachable_after: Annotated[int, Field(ge=1, le=100)] = 3

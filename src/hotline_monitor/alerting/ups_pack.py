@@ -12,6 +12,7 @@ temperature over 40 °C, because VRLA batteries age fast when kept hot.
 from __future__ import annotations
 
 from hotline_monitor.alerting.config import AlertingConfig, BuiltinOverride, RuleConfig
+from hotline_monitor.alerting.host_pack import HOST_PACK
 
 _OUTPUT_LINES = {"side": "output"}
 
@@ -20,8 +21,9 @@ UPS_PACK: tuple[RuleConfig, ...] = (
                equals=[5.0], summary="市电中断，UPS 转电池供电", resolved="市电恢复"),
     RuleConfig(name="ups_on_bypass", kind="state", severity="warning", field="output_source",
                equals=[4.0], summary="UPS 转旁路供电，负载失去电池保护", resolved="退出旁路"),
+    # A depleted battery (4) is still low: clearing on 3 -> 4 would be a false all-clear.
     RuleConfig(name="ups_battery_low", kind="state", severity="critical", field="battery_status",
-               equals=[3.0], summary="UPS 电池电量低", resolved="电池电量恢复"),
+               equals=[3.0, 4.0], summary="UPS 电池电量低", resolved="电池电量恢复"),
     RuleConfig(name="ups_battery_depleted", kind="state", severity="emergency",
                field="battery_status", equals=[4.0], summary="UPS 电池耗尽，即将断电",
                resolved="电池不再耗尽"),
@@ -60,7 +62,7 @@ UPS_PACK: tuple[RuleConfig, ...] = (
                summary="UPS 通信中断，连续 {count} 次轮询无应答", resolved="通信恢复"),
 )
 
-BUILTIN_NAMES = frozenset(rule.name for rule in UPS_PACK)
+BUILTIN_NAMES = frozenset(rule.name for rule in (*UPS_PACK, *HOST_PACK))
 
 
 def _apply_override(rule: RuleConfig, override: BuiltinOverride) -> RuleConfig:
@@ -69,7 +71,7 @@ def _apply_override(rule: RuleConfig, override: BuiltinOverride) -> RuleConfig:
 
 
 def active_rules(alerting: AlertingConfig) -> list[RuleConfig]:
-    """Return the built-in pack with the site's overrides, followed by the site's own rules."""
+    """Return the built-in packs with the site's overrides, followed by the site's own rules."""
     rules: list[RuleConfig] = []
     if alerting.builtin_ups:
         for rule in UPS_PACK:
@@ -79,6 +81,10 @@ def active_rules(alerting: AlertingConfig) -> list[RuleConfig]:
             if override is not None:
                 rule = _apply_override(rule, override)
             rules.append(rule)
+    if alerting.builtin_hosts:
+        for rule in HOST_PACK:
+            override = alerting.builtin.get(rule.name)
+            rules.append(_apply_override(rule, override) if override is not None else rule)
     own = {rule.name for rule in alerting.rules}
     rules = [rule for rule in rules if rule.name not in own]
     return [*rules, *alerting.rules]

@@ -17,4 +17,16 @@ def build_collectors(config: Config) -> list[Collector]:
             from hotline_monitor.collectors.ups_modbus.collector import ModbusUpsCollector
 
             collectors.append(ModbusUpsCollector(ups, site=config.site))
+    for host in config.hosts:
+        from hotline_monitor.collectors.host.collector import HostCollector
+
+        collectors.append(HostCollector(host, site=config.site))
+    for check in config.checks:
+        from hotline_monitor.collectors.checks.collector import CheckCollector
+
+        collectors.append(CheckCollector(check, site=config.site))
+    for trunk in config.sip_trunks:
+        from hotline_monitor.collectors.sip_trunk.collector import SipTrunkCollector
+
+        collectors.append(SipTrunkCollector(trunk, site=config.site))
     return collectors

@@ -12,12 +12,22 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from hotline_monitor.alerting.config import AlertingConfig
 from hotline_monitor.alerting.oncall import OncallConfig, channel_problems, defined_channels
 from hotline_monitor.agent.mqtt.config import MqttConfig
 from hotline_monitor.agent.spool_config import SpoolConfig
+from hotline_monitor.collectors.checks.config import CheckConfig
+from hotline_monitor.collectors.host.config import HostConfig
+from hotline_monitor.collectors.sip_trunk.config import SipTrunkConfig
 from hotline_monitor.collectors.snmp_traps.config import TrapsConfig
 from hotline_monitor.collectors.ups_modbus.config import ModbusTarget
 from hotline_monitor.config.types import Duration, Identifier, Interval, StrictModel
@@ -28,6 +38,11 @@ from hotline_monitor.maintenance.config import (
 )
 from hotline_monitor.simulator.config import DrillsConfig
 from hotline_monitor.notify.config import ChannelConfig, NotifyConfig, channel_reference_problems
+from hotline_monitor.nut.config import (
+    NutServerConfig,
+    ShutdownActionConfig,
+    power_config_problems,
+)
 
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
 
@@ -135,6 +150,16 @@ class LocalStoreConfig(StrictModel):
     retention: Duration = 7 * 86400.0
 
 
+def _one_local_host(hosts: list[HostConfig]) -> list[HostConfig]:
+    # The host collector reads the machine the agent runs on; two entries
+    # would read the same machine twice under different ids.
+    if len(hosts) > 1:
+        raise ValueError(
+            f"hosts 只能有一项（本机），当前有 {len(hosts)} 项；其他服务器请在各自的 agent 上配置"
+        )
+    return hosts
+
+
 class Config(StrictModel):
     """The whole configuration file."""
 
@@ -152,6 +177,9 @@ class Config(StrictModel):
     """Base of the acknowledgement links put into messages."""
     traps: TrapsConfig | None = None
     drills: DrillsConfig = DrillsConfig()
+    hosts: Annotated[list[HostConfig], AfterValidator(_one_local_host)] = []
+    checks: list[CheckConfig] = []
+    sip_trunks: list[SipTrunkConfig] = []
     notify: NotifyConfig = NotifyConfig()
     channels: dict[Identifier, ChannelConfig] = {}
     maintenance: MaintenanceConfig = MaintenanceConfig()
@@ -198,6 +226,18 @@ class Config(StrictModel):
     def spool_path(self) -> Path:
         # A relative path is taken inside state_dir; an absolute one replaces it.
         return self.state_dir / (self.spool.path or "spool.sqlite")
+    nut_server: NutServerConfig | None = None
+    shutdown_actions: list[ShutdownActionConfig] = []
+
+    @model_validator(mode="after")
+    def _check_power_references(self) -> Config:
+        # A Modbus path may poll at its own, slower interval.
+        intervals = {ups.id: max(ups.interval, getattr(ups.modbus, "interval", None) or 0.0)
+                     for ups in self.ups}
+        problems = power_config_problems(intervals, self.nut_server, self.shutdown_actions)
+        if problems:
+            raise ValueError("；".join(problems))
+        return self
 
     def ups_by_id(self, ups_id: str) -> UpsConfig | None:
         return next((ups for ups in self.ups if ups.id == ups_id), None)

@@ -32,4 +32,8 @@ async def _run_until_signal(hub) -> int:  # noqa: ANN001 - Hub, imported lazily
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    return await hub.run_forever(stop)
+    from hotline_monitor.nut.service import power_services
+
+    agent = hub.agent
+    async with power_services(agent.config, agent.latest, agent.message_sink):
+        return await hub.run_forever(stop)

@@ -10,6 +10,7 @@ from hotline_monitor.agent.cli_support import setup_logging_for
 from hotline_monitor.agent.runner import Agent
 from hotline_monitor.config import load_config
 from hotline_monitor.errors import ConfigError
+from hotline_monitor.nut.service import power_services
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,4 +37,5 @@ async def _run_until_signal(agent: Agent) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    return await agent.run_forever(stop)
+    async with power_services(agent.config, agent.latest, agent.message_sink):
+        return await agent.run_forever(stop)

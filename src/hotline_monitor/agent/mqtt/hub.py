@@ -214,6 +214,7 @@ class Hub:
         for reading in readings:
             if reading.measurement == "target" and reading.tags.get("target"):
                 self.liveness.target_seen(agent, reading.tags["target"])
+        self.agent.latest.observe(readings)
         if self.agent.engine is not None:
             self.agent.engine.observe(readings)
         if self.agent.crosscheck is not None:

@@ -1,0 +1,1 @@
+"""Service checks made from the agent: TCP connect, HTTP(S) with certificate expiry, ICMP ping."""
