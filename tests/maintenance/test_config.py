@@ -61,3 +61,28 @@ def test_drill_config_turns_off_report_and_backup(config, tmp_path):
     assert drilled.maintenance.report_day is None
     assert drilled.maintenance.backup.folder is None
     assert drilled.maintenance.notice_hours == config.maintenance.notice_hours
+
+
+def test_scope_names_trunks_hosts_checks(tmp_path):
+    from hotline_monitor.maintenance.scope import known_targets, parse_scope
+
+    text = SITE_YAML.format(state=tmp_path / "state", backup=tmp_path / "backup") + """
+sip_trunks:
+  - {id: telecom-1, host: 127.0.0.1}
+checks:
+  - {id: crm-web, kind: http, target: "http://127.0.0.1:8080/health"}
+hosts:
+  - {id: callcenter-01}
+"""
+    path = tmp_path / "site.yaml"
+    path.write_text(text, encoding="utf-8")
+    known = known_targets(load_config(path))
+
+    assert known["telecom-1"] == "中继"
+    assert known["crm-web"] == "检查"
+    assert known["callcenter-01"] == "主机"
+    assert known["ups-main"] == "UPS"
+    assert known["hotline"] == "服务"
+    scope, problems = parse_scope("telecom-1, crm-web,telecom-1", known)
+    assert scope == ["telecom-1", "crm-web"]
+    assert problems == []
