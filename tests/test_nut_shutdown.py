@@ -172,3 +172,25 @@ def test_missing_program_is_a_failure_not_a_crash(tmp_path):
 
     assert harness.events() == ["pending", "failed"]
     assert "无法启动命令" in harness.actions.events.events()[-1][3]
+
+
+def test_announcement_reaches_person_on_shift(tmp_path):
+    """With an on-call rota, shutdown messages go to the first emergency step's people."""
+    from hotline_monitor.alerting.oncall import on_call_recipients
+    from hotline_monitor.config.loader import parse_config
+
+    path = tmp_path / "site.yaml"
+    path.write_text(
+        "site: s\n"
+        "channels:\n  duty-sms: {type: sms_http, url: 'http://127.0.0.1:9/send', body_template: '{{ text }}'}\n"
+        "oncall:\n"
+        "  people:\n    - {id: zhang, name: 张三, phone: '13800000001'}\n"
+        "  manager: zhang\n"
+        "  default:\n    早班: {on_duty: zhang}\n    中班: {on_duty: zhang}\n    夜班: {on_duty: zhang}\n"
+        "  escalation:\n    emergency:\n      - {after: 0s, to: [on_duty], channels: [duty-sms]}\n",
+        encoding="utf-8")
+    config = parse_config(path.read_text(encoding="utf-8"), path)
+
+    recipients = on_call_recipients(config, "emergency")
+
+    assert [(r.channel, r.address) for r in recipients] == [("duty-sms", "13800000001")]

@@ -257,3 +257,15 @@ def defined_channels(config: object) -> dict[str, str]:
     """Map each channel of the configuration's `channels` section to its type."""
     channels = getattr(config, "channels", None) or {}
     return {name: channel.type for name, channel in channels.items()}
+
+
+def on_call_recipients(config: object, severity: str) -> list[Recipient]:
+    """Return who the first escalation step for `severity` reaches right now.
+
+    For announcements made outside the alerting engine (a server shutdown),
+    which must reach the person on shift like the first page of an alert.
+    """
+    oncall: OncallConfig = config.oncall  # type: ignore[attr-defined]
+    step = oncall.steps_for(severity)[0]
+    kinds = address_kinds(oncall, defined_channels(config))
+    return recipients_for(oncall, step.to, step.channels, datetime.now(SHANGHAI), kinds)

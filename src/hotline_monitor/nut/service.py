@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from functools import partial
 
+from hotline_monitor.alerting.oncall import on_call_recipients
 from hotline_monitor.config.model import Config
 from hotline_monitor.notify.message import MessageSink, Recipient
 from hotline_monitor.nut.config import DEFAULT_MAX_AGE_S
@@ -19,13 +21,17 @@ async def power_services(
     config: Config,
     latest: LatestReadings,
     sink: MessageSink,
-    recipients: list[Recipient] | None = None,
+    recipients: list[Recipient] | Callable[[], list[Recipient]] | None = None,
 ) -> AsyncIterator[tuple[NutServer | None, ShutdownActions | None]]:
     """Run what `nut_server` and `shutdown_actions` configure while the block runs."""
     server = None
     if config.nut_server is not None:
         server = NutServer(config.nut_server, config.ups, latest)
         await server.start()
+
+    if recipients is None and config.oncall.escalation:
+        # Shutdown announcements reach the person on shift, like an emergency page.
+        recipients = partial(on_call_recipients, config, "emergency")
 
     actions = None
     if config.shutdown_actions:

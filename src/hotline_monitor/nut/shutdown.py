@@ -55,14 +55,14 @@ class ShutdownActions:
         events: ShutdownEventLog,
         sink: MessageSink,
         max_age_s: float,
-        recipients: list[Recipient] | None = None,
+        recipients: list[Recipient] | Callable[[], list[Recipient]] | None = None,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
         self.latest = latest
         self.events = events
         self.sink = sink
-        # TODO: address the on-call person of the rota once shutdown events go through the
-        # alerting engine; until then the message goes to these channels (default: console).
+        # A callable is asked at each announcement, so the person on shift at
+        # that moment is reached; the default is the console.
         self.recipients = recipients or [Recipient("console")]
         self.max_age_s = max_age_s
         self.clock = clock
@@ -216,7 +216,7 @@ class ShutdownActions:
             severity=severity,
             title=f"关机动作 {action.config.id}",
             text=text,
-            recipients=list(self.recipients),
+            recipients=self.recipients() if callable(self.recipients) else list(self.recipients),
             context={"action": action.config.id, "ups": action.config.ups, "event": event},
             created_ns=now_ns,
         ))
