@@ -55,22 +55,25 @@ class CpuUsage:
             before = previous.get(cpu)
             if before is None:
                 continue
-            total = _busy_and_idle(times) - _busy_and_idle(before)
-            if total <= 0:
-                continue
-            usage[cpu] = {
-                field: 100.0 * (getattr(times, name) - getattr(before, name)) / total
-                for name, field in _CPU_FIELDS.items()
+            # proc(5) warns that iowait can decrease; a counter that stepped back
+            # counts as no time, so no part goes below 0 % or above 100 %.
+            deltas = {
+                name: max(0.0, getattr(times, name) - getattr(before, name))
+                for name in _CPU_FIELDS
                 if hasattr(times, name)
             }
+            total = _busy_and_idle(deltas)
+            if total <= 0:
+                continue
+            usage[cpu] = {_CPU_FIELDS[name]: 100.0 * delta / total for name, delta in deltas.items()}
         return usage
 
 
-def _busy_and_idle(times: Any) -> float:
+def _busy_and_idle(deltas: dict[str, float]) -> float:
     # On Linux the kernel counts guest time inside user and guest_nice inside
     # nice (proc(5), /proc/stat), so they are taken out of the total.
-    total = sum(getattr(times, name) for name in _CPU_FIELDS if hasattr(times, name))
-    return total - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
+    total = sum(deltas.values())
+    return total - deltas.get("guest", 0.0) - deltas.get("guest_nice", 0.0)
 
 
 def memory_fields() -> Fields:
