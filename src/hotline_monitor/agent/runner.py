@@ -35,10 +35,10 @@ from hotline_monitor.alerting.notify import AlertRouter, ConsoleSink
 from hotline_monitor.collectors.base import Collector
 from hotline_monitor.collectors.registry import build_collectors
 from hotline_monitor.config.model import Config
+from hotline_monitor.errors import StartupError, describe_os_error
 from hotline_monitor.maintenance.agent_hook import build_maintenance
 from hotline_monitor.maintenance.delivery import outbox_lookup
 from hotline_monitor.maintenance.service import MaintenanceService
-from hotline_monitor.errors import StartupError, describe_os_error
 from hotline_monitor.notify.message import MessageSink
 from hotline_monitor.nut.latest import LatestReadings
 from hotline_monitor.reading import Reading

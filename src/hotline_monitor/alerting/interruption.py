@@ -15,11 +15,11 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from hotline_monitor.alerting.config import InterruptionConfig
 from hotline_monitor.alerting.dispatch import NS, send_once
 from hotline_monitor.alerting.interruption_conditions import ConditionState
 from hotline_monitor.alerting.oncall import AddressKind, OncallConfig, recipients_for
 from hotline_monitor.alerting.store import AlertStore, InterruptionRow
-from hotline_monitor.alerting.config import InterruptionConfig
 from hotline_monitor.notify.message import MessageSink
 from hotline_monitor.reading import Reading
 from hotline_monitor.timeutil import format_duration, local_text

@@ -21,10 +21,10 @@ from pydantic import (
     model_validator,
 )
 
-from hotline_monitor.alerting.config import AlertingConfig
-from hotline_monitor.alerting.oncall import OncallConfig, channel_problems, defined_channels
 from hotline_monitor.agent.mqtt.config import MqttConfig
 from hotline_monitor.agent.spool_config import SpoolConfig
+from hotline_monitor.alerting.config import AlertingConfig
+from hotline_monitor.alerting.oncall import OncallConfig, channel_problems, defined_channels
 from hotline_monitor.collectors.checks.config import CheckConfig
 from hotline_monitor.collectors.host.config import HostConfig
 from hotline_monitor.collectors.sip_trunk.config import SipTrunkConfig
@@ -36,13 +36,13 @@ from hotline_monitor.maintenance.config import (
     MaintenanceConfig,
     bureau_channel_problems,
 )
-from hotline_monitor.simulator.config import DrillsConfig
 from hotline_monitor.notify.config import ChannelConfig, NotifyConfig, channel_reference_problems
 from hotline_monitor.nut.config import (
     NutServerConfig,
     ShutdownActionConfig,
     power_config_problems,
 )
+from hotline_monitor.simulator.config import DrillsConfig
 
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
 

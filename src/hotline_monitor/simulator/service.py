@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hotline_monitor.simulator.model import UpsModel
 from hotline_monitor.simulator.modbus_server import ModbusUpsServer
+from hotline_monitor.simulator.model import UpsModel
 from hotline_monitor.simulator.recording import Oid, Value, load_recording
 from hotline_monitor.simulator.scenario import Scenario, apply_change
 from hotline_monitor.simulator.snmp_agent import SnmpAgent, V3User

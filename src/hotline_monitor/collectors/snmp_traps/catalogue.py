@@ -22,10 +22,10 @@ Huawei cards are covered through their RFC 1628 traps only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class TrapEvent(str, Enum):
+class TrapEvent(StrEnum):
     ON_BATTERY = "on_battery"
     POWER_RESTORED = "power_restored"
     BATTERY_LOW = "battery_low"

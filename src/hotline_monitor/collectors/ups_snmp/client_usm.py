@@ -17,7 +17,6 @@ not verify means our key differs from the agent's: a wrong password.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import itertools
 import logging

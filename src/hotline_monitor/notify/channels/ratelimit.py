@@ -6,7 +6,6 @@ import asyncio
 import collections
 import time
 
-
 SAFETY_MARGIN = 0.05
 """Share of the window added to it. The provider counts a request when it arrives, a little
 after we sent it, so without a margin a burst meets the limit at the window's edge."""
