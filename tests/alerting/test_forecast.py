@@ -77,3 +77,19 @@ def test_aged_battery_raises_runtime_alert_within_readings(tmp_path):
     assert "按电量下降趋势推算" in runtime_message.text
     assert "低于 30 分钟" in runtime_message.text
     assert runtime_message.title.startswith("【严重】主机房 UPS：新增告警")
+
+
+def test_time_scale_reads_trend_in_scenario_time():
+    """A demo at 60x: 1 % per wall second is 1 % per scenario minute."""
+    from hotline_monitor.alerting.engine import _scaled
+    from hotline_monitor.alerting.forecast import BatteryForecast
+
+    forecast = _scaled(BatteryForecast(cutoff_pct=10.0, min_readings=3, min_span_s=10.0), 60.0)
+    for wall_s, charge in ((0.0, 90.0), (1.0, 89.0), (2.0, 88.0)):
+        forecast.observe(wall_s, True, charge, None)
+
+    projection = forecast.project()
+
+    # Scenario times 0, 60, 120 s: slope -1/60 % per s; (88 - 10) % left -> 78 * 60 = 4,680 s.
+    assert projection.source == "charge_trend"
+    assert abs(projection.remaining_s - 4680.0) < 1e-6

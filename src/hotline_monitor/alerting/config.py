@@ -120,6 +120,9 @@ class ForecastConfig(StrictModel):
     """Charge at which the UPS shuts its output off."""
     min_readings: Annotated[int, Field(ge=2, le=100)] = 3
     min_span: Duration = 10.0
+    time_scale: Annotated[float, Field(gt=0, le=10_000)] = 1.0
+    """Simulated seconds per wall second: the demo compresses a scenario, so its
+    discharge trend must be read in the scenario's time. Always 1 on a real site."""
 
 
 class FlappingConfig(StrictModel):

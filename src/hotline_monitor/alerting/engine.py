@@ -59,7 +59,8 @@ class AlertEngine:
         forecast = self.alerting.forecast
         self.evaluator = RuleEvaluator(
             active_rules(self.alerting), self.alerting.flapping,
-            lambda: BatteryForecast(forecast.cutoff_pct, forecast.min_readings, forecast.min_span),
+            lambda: _scaled(BatteryForecast(forecast.cutoff_pct, forecast.min_readings, forecast.min_span),
+                            forecast.time_scale),
             {ups.id: ups.battery_replace_due for ups in config.ups if ups.battery_replace_due},
         )
         self.dispatcher = Dispatcher(self.store, self.sink, self.alerting, oncall,
@@ -246,3 +247,21 @@ def _series_source(series: str) -> str:
         if key == "source":
             return value
     return ""
+
+
+class _ScaledForecast:
+    """A BatteryForecast fed with reading times multiplied by a time scale."""
+
+    def __init__(self, inner: BatteryForecast, scale: float) -> None:
+        self.inner = inner
+        self.scale = scale
+
+    def observe(self, time_s: float, *values: object) -> None:
+        self.inner.observe(time_s * self.scale, *values)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def _scaled(forecast: BatteryForecast, scale: float) -> BatteryForecast:
+    return forecast if scale == 1.0 else _ScaledForecast(forecast, scale)  # type: ignore[return-value]

@@ -59,8 +59,9 @@ def demo_state_dir(requested: Path | None) -> Path:
     return Path(tempfile.mkdtemp(prefix="hotline-demo-"))
 
 
-def demo_config(state_dir: Path, snmp_port: int) -> Config:
-    alerting: dict = {"console": False}  # the status view shows the messages
+def demo_config(state_dir: Path, snmp_port: int, speed: float = 1.0) -> Config:
+    # The status view shows the messages; the forecast reads the trend in scenario time.
+    alerting: dict = {"console": False, "forecast": {"time_scale": speed}}
     if "interruption" in AlertingConfig.model_fields:
         # The demo site has no SIP trunks, so the hotline counts as interrupted
         # only when the UPS output is off (RFC 1628 upsOutputSource none(2)).
@@ -110,7 +111,7 @@ async def run_demo(state_dir: Path, speed: float) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
 
-    run = LiveRun(lambda port: demo_config(state_dir, port), speed)
+    run = LiveRun(lambda port: demo_config(state_dir, port, speed), speed)
     view = StatusView(run)
     print(f"演示开始：模拟 UPS 在 127.0.0.1:{run.simulator.options.snmp_port}（SNMP），"
           f"采集间隔 {POLL_INTERVAL_S:g} 秒，{speed:g} 倍速；按 Ctrl-C 可提前结束。", flush=True)
