@@ -86,3 +86,16 @@ hosts:
     scope, problems = parse_scope("telecom-1, crm-web,telecom-1", known)
     assert scope == ["telecom-1", "crm-web"]
     assert problems == []
+
+
+def test_drill_config_keeps_site_ack_untouched(config, tmp_path):
+    """A drill neither binds the site's ack port nor hands out ack numbers of its own state."""
+    from hotline_monitor.simulator.drill import drill_config
+
+    drilled = drill_config(config, config.ups[0], 16100, None, tmp_path / "drill", speed=30.0)
+
+    assert drilled.alerting.ack_listen is None
+    assert drilled.alerting.ack_hints is False
+    assert drilled.alerting.forecast.time_scale == 30.0
+    assert config.alerting.ack_hints is True
+    assert config.alerting.forecast.time_scale == 1.0

@@ -178,3 +178,17 @@ def test_monthly_report_and_daily_backup_run_by_themselves(config, bureau_sink, 
     assert [path.name for path in kept] == ["ledger-20261201T190000Z.sqlite",
                                             "ledger-20261202T190000Z.sqlite",
                                             "ledger-20261203T190000Z.sqlite"]
+
+
+def test_open_battery_event_counts_until_now_not_period_end():
+    """An outage still open counts up to the report's "now", never into the future."""
+    from hotline_monitor.maintenance.ledger import BatteryRow
+    from hotline_monitor.reports.figures import Period, ReportFigures
+
+    hour = 3600 * 10**9
+    period = Period("yearly", "2026", 0, 8760 * hour)
+    figures = ReportFigures(period, 1800.0, 48.0, until_ns=100 * hour)
+    event = BatteryRow(1, "ups-main", 99 * hour, None, None, False)
+
+    # Open since hour 99, report made at hour 100: one hour, not 8,661.
+    assert figures.battery_seconds(event) == 3600.0

@@ -9,11 +9,14 @@ taking the parsed arguments and returning the exit code: 0 success,
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 
 from hotline_monitor import __version__
 from hotline_monitor.agent.argparse_zh import ChineseArgumentParser
 from hotline_monitor.errors import ConfigError, StartupError, describe_os_error
+
+_FILE_PROBLEM = re.compile(r"^[^\s:]+:\d+: ")
 
 COMMAND_MODULES = (
     "run",
@@ -47,7 +50,11 @@ def build_parser() -> ChineseArgumentParser:
 
 
 def print_config_error(err: ConfigError) -> None:
-    print(f"配置有 {len(err.problems)} 处问题：", file=sys.stderr)
+    # Problems found in a file name it ("site.yaml:12: ..."); the others are
+    # about the command line (a bad --start, an unknown alert id).
+    about_file = all(_FILE_PROBLEM.match(problem) or problem.startswith("配置文件") for problem in err.problems)
+    header = "配置" if about_file else "输入"
+    print(f"{header}有 {len(err.problems)} 处问题：", file=sys.stderr)
     for problem in err.problems:
         print(f"  {problem}", file=sys.stderr)
 

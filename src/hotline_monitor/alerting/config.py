@@ -178,6 +178,10 @@ class AlertingConfig(StrictModel):
     """Seconds to wait for related alerts of one target before the first message."""
     interruption: InterruptionConfig | None = None
     ack_listen: Annotated[str, Field(pattern=r"^[0-9A-Za-z.:\[\]-]+:\d{1,5}$")] | None = None
+    ack_hints: bool = True
+    """Put the acknowledgement command and link into pages. A drill turns this off:
+    its alert numbers belong to the drill's own state, and acknowledging the same
+    number on the site would acknowledge a real alert."""
     ack_secret: str | None = None
     ack_link_ttl: Duration = 86400.0
 

@@ -228,6 +228,8 @@ class Dispatcher:
         return recipients or [Recipient("console")]
 
     def _footer(self, group: GroupRow, now_ns: int) -> list[str]:
+        if not self.alerting.ack_hints:
+            return ["本条为演练消息，无需确认。"]
         lines = [f"确认：hotline-monitor alerts ack {group.id}"]
         secret = self.alerting.ack_secret
         if self.public_url and secret:

@@ -107,6 +107,8 @@ class ReportFigures:
     alerts: list[AlertRow] = field(default_factory=list)
     notices: list[NoticeRow] = field(default_factory=list)
     drills: list[str] = field(default_factory=list)
+    until_ns: int | None = None
+    """The report's "now": an event still open counts up to here, never into the future."""
 
     @property
     def downtime_s(self) -> float:
@@ -150,8 +152,9 @@ class ReportFigures:
         return counts
 
     def battery_seconds(self, event: BatteryRow) -> float:
-        end = event.end_ns if event.end_ns is not None else self.period.end_ns
-        return (min(end, self.period.end_ns) - max(event.start_ns, self.period.start_ns)) / NS
+        until = self.period.end_ns if self.until_ns is None else min(self.period.end_ns, self.until_ns)
+        end = event.end_ns if event.end_ns is not None else until
+        return max(0.0, (min(end, until) - max(event.start_ns, self.period.start_ns)) / NS)
 
 
 def compute(ledger: Ledger, period: Period, limit_s: float, notice_hours: float,
@@ -159,6 +162,7 @@ def compute(ledger: Ledger, period: Period, limit_s: float, notice_hours: float,
     """Work out the figures of `period` from the ledger, as of `now_ns`."""
     figures = ReportFigures(period, limit_s, notice_hours)
     until = min(period.end_ns, now_ns)
+    figures.until_ns = until
 
     for row in ledger.interruptions(period.start_ns, period.end_ns):
         if row.drill:

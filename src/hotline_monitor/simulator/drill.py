@@ -47,7 +47,7 @@ WATCHED_KINDS = ("source", "battery", "reachable")
 
 
 def drill_config(config: Config, ups: UpsConfig, snmp_port: int, modbus_port: int | None,
-                 drill_dir: Path) -> Config:
+                 drill_dir: Path, speed: float = 1.0) -> Config:
     """Copy the site's configuration with the drilled UPS pointed at the simulator.
 
     The SNMP path always exists, and the simulator serves it as v2c with the
@@ -68,8 +68,14 @@ def drill_config(config: Config, ups: UpsConfig, snmp_port: int, modbus_port: in
     # that empty ledger's monthly report to the bureau nor rotate the site's backups.
     maintenance = config.maintenance.model_copy(update={"report_day": None,
                                                         "backup": BackupConfig()})
+    # The drill must not take the site's acknowledgement port (the running agent
+    # holds it) nor hand out ack numbers or links that name the site's real alerts;
+    # its battery trend is read in scenario time.
+    forecast = config.alerting.forecast.model_copy(update={"time_scale": speed})
+    alerting = config.alerting.model_copy(update={"ack_listen": None, "ack_hints": False,
+                                                  "forecast": forecast})
     return config.model_copy(update={"state_dir": drill_dir, "ups": [simulated],
-                                     "maintenance": maintenance})
+                                     "maintenance": maintenance, "alerting": alerting})
 
 
 def tag_drill(readings: list[Reading]) -> list[Reading]:
@@ -260,7 +266,7 @@ async def run_drill(config: Config, ups: UpsConfig, scenario: Scenario, speed: f
     drill_dir.mkdir(parents=True, exist_ok=True)
 
     options = SimulatorOptions(modbus_port=free_port(socket.SOCK_STREAM) if ups.modbus else None)
-    run = LiveRun(lambda port: drill_config(config, ups, port, options.modbus_port, drill_dir), speed,
+    run = LiveRun(lambda port: drill_config(config, ups, port, options.modbus_port, drill_dir, speed), speed,
                   simulator_options=options, on_readings=tag_drill)
     sink = install_drill_marking(run, run.config, drill_id)
     result = DrillResult(drill_id, config.site, ups.display_name, scenario, speed, ups.interval,

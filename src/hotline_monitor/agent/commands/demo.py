@@ -80,6 +80,8 @@ def demo_config(state_dir: Path, snmp_port: int, speed: float = 1.0) -> Config:
             "interval": POLL_INTERVAL_S,
         }],
         "alerting": alerting,
+        # The demo has no bureau: it writes no monthly report.
+        "maintenance": {"report_day": None},
     })
 
 

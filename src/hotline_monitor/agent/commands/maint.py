@@ -212,7 +212,7 @@ def handle_extend(args: argparse.Namespace) -> int:
     finally:
         service.close()
         close()
-    print(f"MW-{window.id} 已延长至 {local_minutes(window.end_ns)}，延期通知已发出")
+    print(f"MW-{window.id} 已延长至 {local_minutes(window.end_ns)}，延期通知已交给发件箱发送（maint show 查看送达情况）")
     return 0
 
 
@@ -225,7 +225,7 @@ def handle_cancel(args: argparse.Namespace) -> int:
     finally:
         service.close()
         close()
-    print(f"MW-{window.id} 已取消，取消通知已发出")
+    print(f"MW-{window.id} 已取消，取消通知已交给发件箱发送（maint show 查看送达情况）")
     return 0
 
 
