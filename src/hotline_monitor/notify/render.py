@@ -112,6 +112,9 @@ class Renderer:
             "kind_name": KIND_NAMES.get(message.kind, message.kind),
             "severity": message.severity,
             "severity_name": SEVERITY_NAMES.get(message.severity, message.severity),
+            # The alerting engine's titles already open with their 【严重】-style tag.
+            "severity_tag": "" if message.title.startswith("【")
+            else f"【{SEVERITY_NAMES.get(message.severity, message.severity)}】",
             "time_text": local_text(message.created_ns),
             "drill": message.drill,
             "resend": resend,
