@@ -315,9 +315,11 @@ def mosquitto(extra_config: str = "") -> Iterator[MqttBroker]:
     try:
         wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=0.5).close() is None,
                  15, "mosquitto")
-        yield MqttBroker("127.0.0.1", port, process, config_path)
+        broker = MqttBroker("127.0.0.1", port, process, config_path)
+        yield broker
     finally:
-        _stop(process)
+        # restart_mosquitto() replaces broker.process; stop whichever runs now.
+        _stop(broker.process if "broker" in locals() else process)
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -526,6 +528,8 @@ def restart_mosquitto(broker: MqttBroker, down_s: float = 0.0) -> None:
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(lambda: socket.create_connection((broker.host, broker.port), timeout=0.5).close()
              is None, 15, "mosquitto")
+
+
 @dataclass
 class UpsdServer:
     port: int
