@@ -207,10 +207,8 @@ class InfluxServer:
         return rows
 
 
-@contextlib.contextmanager
-def influxdb_v1(database: str = "hotline") -> Iterator[InfluxServer]:
-    """Run Debian's InfluxDB 1.x with its data in a temporary folder."""
-    binary = require_binary("influxd", "influxdb")
+def _influxdb_folder() -> tuple[Path, int]:
+    """Make a temporary folder with an influxdb.conf on free loopback ports; return it and the HTTP port."""
     base = Path(tempfile.mkdtemp(prefix="influxd-"))
     http_port = free_port()
     rpc_port = free_port()
@@ -233,6 +231,14 @@ bind-address = "127.0.0.1:{rpc_port}"
   enabled = false
 """
     )
+    return base, http_port
+
+
+@contextlib.contextmanager
+def influxdb_v1(database: str = "hotline") -> Iterator[InfluxServer]:
+    """Run Debian's InfluxDB 1.x with its data in a temporary folder."""
+    binary = require_binary("influxd", "influxdb")
+    base, http_port = _influxdb_folder()
     log_file = open(base / "influxd.log", "wb")  # noqa: SIM115 - closed in finally
     process = subprocess.Popen(
         [binary, "-config", str(base / "influxdb.conf")], stdout=log_file, stderr=log_file
@@ -486,28 +492,7 @@ class RestartableInflux(InfluxServer):
 def influxdb_v1_restartable(database: str = "hotline") -> Iterator[RestartableInflux]:
     """Like `influxdb_v1`, but the test may `stop()` and `start()` the server (same port and data)."""
     binary = require_binary("influxd", "influxdb")
-    base = Path(tempfile.mkdtemp(prefix="influxd-"))
-    http_port = free_port()
-    rpc_port = free_port()
-    (base / "influxdb.conf").write_text(
-        f"""
-reporting-disabled = true
-bind-address = "127.0.0.1:{rpc_port}"
-[meta]
-  dir = "{base}/meta"
-[data]
-  dir = "{base}/data"
-  wal-dir = "{base}/wal"
-  query-log-enabled = false
-[http]
-  bind-address = "127.0.0.1:{http_port}"
-  log-enabled = false
-[monitor]
-  store-enabled = false
-[continuous_queries]
-  enabled = false
-"""
-    )
+    base, http_port = _influxdb_folder()
     server = RestartableInflux(f"http://127.0.0.1:{http_port}", database,
                                [binary, "-config", str(base / "influxdb.conf")],
                                base / "influxd.log")

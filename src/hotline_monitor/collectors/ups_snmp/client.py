@@ -84,7 +84,47 @@ class _ResponseProtocol(asyncio.DatagramProtocol):
                 future.set_exception(exc)
 
 
-class CommunityClient:
+class RequestBase:
+    """Request helpers shared by the v1/v2c and the v3 client.
+
+    Subclasses provide `_request(pdu_tag, oids, field2, field3)` returning
+    (error status, error index, varbinds), and set `_transport` and `_encoded`.
+    """
+
+    _transport: asyncio.DatagramTransport | None
+    _encoded: dict[tuple[str, ...], bytes]
+
+    async def _request(self, pdu_tag: int, oids: tuple[str, ...], field2: int = 0,
+                       field3: int = 0) -> tuple[int, int, list[ber.VarBind]]:
+        raise NotImplementedError
+
+    def _varbinds(self, oids: tuple[str, ...]) -> bytes:
+        # A poll repeats the same few OID lists, so their encoding is cached.
+        encoded = self._encoded.get(oids)
+        if encoded is None:
+            encoded = ber.encode_varbinds(list(oids))
+            if len(self._encoded) < 16:
+                self._encoded[oids] = encoded
+        return encoded
+
+    async def _checked(self, pdu_tag: int, oids: tuple[str, ...], field2: int = 0,
+                       field3: int = 0) -> list[ber.VarBind]:
+        status, index, varbinds = await self._request(pdu_tag, oids, field2, field3)
+        if status:
+            raise SnmpErrorStatus(status, index)
+        return varbinds
+
+    async def get_bulk(self, oids: list[str], max_repetitions: int,
+                       non_repeaters: int = 0) -> list[ber.VarBind]:
+        return await self._checked(ber.GET_BULK_REQUEST, tuple(oids), non_repeaters, max_repetitions)
+
+    async def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+
+class CommunityClient(RequestBase):
     """SNMP v1 or v2c to one agent, on one connected UDP socket."""
 
     def __init__(self, host: str, port: int, version: str, community: str,
@@ -112,14 +152,6 @@ class CommunityClient:
                     f"无法连接 SNMP 设备 {self.host}:{self.port}：{err}") from err
         assert self._protocol is not None
         return self._transport, self._protocol
-
-    def _varbinds(self, oids: tuple[str, ...]) -> bytes:
-        encoded = self._encoded.get(oids)
-        if encoded is None:
-            encoded = ber.encode_varbinds(list(oids))
-            if len(self._encoded) < 16:
-                self._encoded[oids] = encoded
-        return encoded
 
     async def _request(self, pdu_tag: int, oids: tuple[str, ...], field2: int = 0,
                        field3: int = 0) -> tuple[int, int, list[ber.VarBind]]:
@@ -178,16 +210,3 @@ class CommunityClient:
         found = dict(zip(rest, await self.get_next(rest), strict=True)) if rest else {}
         end: ber.VarBind = (ended, (ber.END_OF_MIB_VIEW, None))
         return [found.get(oid, end) for oid in oids]
-
-    async def get_bulk(self, oids: list[str], max_repetitions: int,
-                       non_repeaters: int = 0) -> list[ber.VarBind]:
-        status, index, varbinds = await self._request(ber.GET_BULK_REQUEST, tuple(oids),
-                                                      non_repeaters, max_repetitions)
-        if status:
-            raise SnmpErrorStatus(status, index)
-        return varbinds
-
-    async def close(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None

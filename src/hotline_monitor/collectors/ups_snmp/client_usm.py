@@ -28,7 +28,7 @@ from pyasn1.type import univ
 from pysnmp.entity import config as pysnmp_config
 
 from hotline_monitor.collectors.ups_snmp import ber
-from hotline_monitor.collectors.ups_snmp.client import SnmpErrorStatus
+from hotline_monitor.collectors.ups_snmp.client import RequestBase
 from hotline_monitor.config.model import SnmpTarget
 from hotline_monitor.errors import DeviceAuthError, DeviceUnreachable
 
@@ -145,7 +145,7 @@ class _V3Protocol(asyncio.DatagramProtocol):
                 future.set_exception(exc)
 
 
-class UsmClient:
+class UsmClient(RequestBase):
     """SNMP v3 (noAuthNoPriv, authNoPriv or authPriv) to one agent."""
 
     supports_bulk = True
@@ -385,35 +385,8 @@ class UsmClient:
             raise DeviceUnreachable(f"SNMP v3 设备返回报告 {report}；{self._where()}")
         raise AssertionError("unreachable: the second attempt returns or raises")
 
-    def _varbinds(self, oids: tuple[str, ...]) -> bytes:
-        encoded = self._encoded.get(oids)
-        if encoded is None:
-            encoded = ber.encode_varbinds(list(oids))
-            if len(self._encoded) < 16:
-                self._encoded[oids] = encoded
-        return encoded
-
     async def get(self, oids: tuple[str, ...]) -> list[ber.VarBind]:
-        status, index, varbinds = await self._request(ber.GET_REQUEST, oids)
-        if status:
-            raise SnmpErrorStatus(status, index)
-        return varbinds
+        return await self._checked(ber.GET_REQUEST, oids)
 
     async def get_next(self, oids: list[str]) -> list[ber.VarBind]:
-        status, index, varbinds = await self._request(ber.GET_NEXT_REQUEST, tuple(oids))
-        if status:
-            raise SnmpErrorStatus(status, index)
-        return varbinds
-
-    async def get_bulk(self, oids: list[str], max_repetitions: int,
-                       non_repeaters: int = 0) -> list[ber.VarBind]:
-        status, index, varbinds = await self._request(ber.GET_BULK_REQUEST, tuple(oids),
-                                                      non_repeaters, max_repetitions)
-        if status:
-            raise SnmpErrorStatus(status, index)
-        return varbinds
-
-    async def close(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
+        return await self._checked(ber.GET_NEXT_REQUEST, tuple(oids))
