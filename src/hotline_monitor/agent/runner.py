@@ -1,7 +1,7 @@
 """The agent: polls every target on its schedule, spools readings, evaluates alerts.
 
 APScheduler drives each target at its own interval. Each poll runs as its own
-asyncio job, so a slow device never delays the others; `max_instances=1`
+asyncio job, so a slow device never delays the others. `max_instances=1`
 keeps polls of one device from overlapping, and `coalesce` turns runs missed
 while a poll was stuck into one run instead of a burst.
 

@@ -23,8 +23,8 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader that keeps dates and times as text.
 
     PyYAML turns an unquoted `2027-13-40` into a date while parsing and raises
-    a bare ValueError with no line; as text, the field's own validator reports
-    it with the key path and line like any other invalid value.
+    a bare ValueError with no line. Kept as text, the value reaches the field's
+    own validator, which reports it with the key path and line.
     """
 
 

@@ -13,7 +13,7 @@ STANDARD_KINDS = ("线路检修", "工程割接", "网络升级", "设备维护"
 
 
 class BureauConfig(StrictModel):
-    """Who receives the formal notices and reports: the city data bureau."""
+    """Recipients of the formal notices and reports: the city data bureau."""
 
     name: str = "市大数据局"
     email_channel: str | None = None
@@ -49,7 +49,7 @@ class BackupConfig(StrictModel):
     """Daily online backup of the ledger (and copy of the archive)."""
 
     folder: Path | None = None
-    """Where backups go; without it no backup is made."""
+    """Folder for the daily backups; without it no backup is made."""
     keep: Annotated[int, Field(ge=1, le=3650)] = 14
     at_hour: Annotated[int, Field(ge=0, le=23)] = 3
     """Asia/Shanghai hour of the day at which the backup runs."""
